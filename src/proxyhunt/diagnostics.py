@@ -1,0 +1,70 @@
+"""What a run saw and what it lost: counts per format, skipped records with reasons.
+
+Every reader reports a record it could not use through :meth:`Diagnostics.skip`, which logs
+one line naming the file and the place in it and counts the reason, so the summary can say
+exactly what was lost and the exit status can say the run was partial.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+log = logging.getLogger("proxyhunt.sources")
+
+# A run that logs thousands of identical warnings helps no one: after this many lines per
+# file the rest are only counted.
+WARNINGS_PER_FILE = 20
+
+
+@dataclass
+class Diagnostics:
+    files: int = 0
+    files_partial: set[str] = field(default_factory=set)
+    files_unreadable: set[str] = field(default_factory=set)
+    events_by_format: Counter[str] = field(default_factory=Counter)
+    skipped_by_reason: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    _per_file: Counter[str] = field(default_factory=Counter)
+
+    def read(self, fmt: str, n: int = 1) -> None:
+        """Count ``n`` events read in format ``fmt``."""
+        self.events_by_format[fmt] += n
+
+    def skip(self, source: str, locator: str, reason: str, detail: str = "", n: int = 1) -> None:
+        """Count ``n`` records lost at ``locator`` in ``source`` and warn once about them."""
+        self.skipped_by_reason[reason] += n
+        self.files_partial.add(source)
+        self._warn(source, f"{source}: {locator}: skipped ({reason}){': ' + detail if detail else ''}")
+
+    def unreadable(self, source: str, reason: str) -> None:
+        """The whole file could not be read (unknown format, cannot open)."""
+        self.files_unreadable.add(source)
+        self.skipped_by_reason[reason] += 1
+        self._warn(source, f"{source}: not read ({reason})")
+
+    def _warn(self, source: str, line: str) -> None:
+        self._per_file[source] += 1
+        if self._per_file[source] <= WARNINGS_PER_FILE:
+            self.warnings.append(line)
+            log.warning("%s", line)
+        elif self._per_file[source] == WARNINGS_PER_FILE + 1:
+            log.warning("%s: further warnings for this file are only counted", source)
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skipped_by_reason.values())
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.files_partial or self.files_unreadable)
+
+    def merge(self, other: Diagnostics) -> None:
+        """Add another run's counts (a worker process) into this one."""
+        self.files += other.files
+        self.files_partial |= other.files_partial
+        self.files_unreadable |= other.files_unreadable
+        self.events_by_format.update(other.events_by_format)
+        self.skipped_by_reason.update(other.skipped_by_reason)
+        self.warnings.extend(other.warnings)

@@ -1,0 +1,38 @@
+"""The reader interface and the limits every reader enforces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from proxyhunt.diagnostics import Diagnostics
+from proxyhunt.model import Record
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep a hostile or broken file from hanging a run or eating memory."""
+
+    max_line_bytes: int = 4 * 1024 * 1024  # one NDJSON line / one audit record
+    max_json_depth: int = 64
+    max_record_bytes: int = 16 * 1024 * 1024  # one JSON array element or EVTX record as JSON
+    max_decompressed_bytes: int = 64 * 1024**3  # per .gz stream or .zip member
+    max_compression_ratio: int = 1000  # decompressed / compressed, checked past 1 MiB out
+    max_archive_members: int = 100_000
+    max_nesting: int = 4  # a .zip inside a .zip inside ...
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class Reader(Protocol):
+    """A format reader. ``sniff`` sees the first bytes (up to 64 KiB) and the name."""
+
+    name: str
+
+    def sniff(self, head: bytes, name: str) -> bool: ...
+
+    def read(
+        self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
+    ) -> Iterator[Record]: ...
