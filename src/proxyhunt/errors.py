@@ -24,4 +24,4 @@ class RuleError(ProxyhuntError):
 class InputError(ProxyhuntError):
     """An input cannot be read at all (as opposed to a bad record, which is only skipped)."""
 
-    exit_code = 4
+    exit_code = 6

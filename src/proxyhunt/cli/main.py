@@ -1,0 +1,70 @@
+"""``proxyhunt`` entry point: parse, dispatch to a subcommand module, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from proxyhunt import __version__
+from proxyhunt.cli import exitcodes, logs
+from proxyhunt.errors import ProxyhuntError
+from proxyhunt.outputs.safe import for_terminal
+
+# Subcommand name -> module under proxyhunt.cli exposing add_parser(subparsers) and run(args).
+COMMANDS = ("scan", "validate", "export", "rules")
+
+log = logging.getLogger("proxyhunt.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="proxyhunt",
+        description="Hunt internal proxies (MITRE ATT&CK T1090.001) in endpoint telemetry.",
+    )
+    parser.add_argument("--version", action="version", version=f"proxyhunt {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines")
+    parser.add_argument("-q", "--quiet", action="store_true", help="errors only on stderr")
+    parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = _command_module(name)
+        if module is not None:
+            module.add_parser(subparsers)
+    return parser
+
+
+def _command_module(name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(f"proxyhunt.cli.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"proxyhunt.cli.{name}":
+            raise
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logs.setup(-1 if args.quiet else args.verbose, args.debug)
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        print("proxyhunt: interrupted", file=sys.stderr)
+        return exitcodes.INTERRUPTED
+    except ProxyhuntError as exc:
+        if args.debug:
+            raise
+        print(f"proxyhunt: error: {for_terminal(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # `proxyhunt scan ... | head` closed the pipe: not an error of ours.
+        sys.stderr.close()
+        return exitcodes.CLEAN
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

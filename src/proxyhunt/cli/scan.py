@@ -1,0 +1,97 @@
+"""``proxyhunt scan PATH...``: hunt telemetry files and print the triage table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TextIO
+
+from proxyhunt.cli import exitcodes
+from proxyhunt.cli.progress import progress_for
+from proxyhunt.errors import UsageError
+from proxyhunt.outputs.atomic import atomic_text
+from proxyhunt.outputs.writers import WRITERS
+from proxyhunt.pipeline import ScanResult, scan
+from proxyhunt.cli.summary import print_summary, print_suppressed
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "scan",
+        help="hunt telemetry files for internal proxies",
+        description=(
+            "Read telemetry (Falcon FDR NDJSON, EVTX, Windows/ECS JSON exports, auditd, "
+            "Sysmon for Linux; plain, .gz or .zip), run the rule pack, print hits newest first."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    parser.add_argument("--profile", default="default", help="rule profile: default or seed")
+    parser.add_argument(
+        "--rules", action="append", default=[], metavar="PATH",
+        help="extra Sigma rule file or folder (repeatable)",
+    )
+    parser.add_argument(
+        "--format", "-f", choices=sorted(WRITERS), default="table", help="output format"
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="write hits to FILE")
+    parser.add_argument("--allowlist", metavar="FILE", help="YAML allowlist of accepted activity")
+    parser.add_argument(
+        "--show-suppressed", action="store_true", help="list hits the allowlist suppressed"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="fail (exit 7) if any input record was lost"
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar even on a terminal"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_paths(args.paths)
+
+    with progress_for(sys.stderr, enabled=not args.no_progress) as progress:
+        result = scan(
+            args.paths,
+            profile=args.profile,
+            rules=args.rules,
+            allowlist=args.allowlist,
+            progress=progress,
+        )
+
+    _write(result, args)
+    print_summary(result, sys.stderr)
+    if args.show_suppressed:
+        print_suppressed(result, sys.stderr)
+    return exit_code(result, strict=args.strict)
+
+
+def _check_paths(paths: list[str]) -> None:
+    missing = [p for p in paths if p != "-" and not Path(p).exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+
+
+def _write(result: ScanResult, args: argparse.Namespace) -> None:
+    writer = WRITERS[args.format]
+    target: object
+    if args.output:
+        target = atomic_text(args.output, newline="" if args.format == "csv" else None)
+    else:
+        target = nullcontext(sys.stdout)
+    with target as out:  # type: ignore[attr-defined]
+        stream: TextIO = out
+        writer(result.hits, result.profile, stream)
+
+
+def exit_code(result: ScanResult, strict: bool) -> int:
+    diag = result.diagnostics
+    if result.events == 0 and diag.files_unreadable and not diag.events_by_format:
+        return exitcodes.NO_INPUT
+    if diag.partial:
+        if strict:
+            return exitcodes.STRICT
+        return exitcodes.PARTIAL_HITS if result.hits else exitcodes.PARTIAL
+    return exitcodes.HITS if result.hits else exitcodes.CLEAN
