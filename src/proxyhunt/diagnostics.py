@@ -36,7 +36,8 @@ class Diagnostics:
         """Count ``n`` records lost at ``locator`` in ``source`` and warn once about them."""
         self.skipped_by_reason[reason] += n
         self.files_partial.add(source)
-        self._warn(source, f"{source}: {locator}: skipped ({reason}){': ' + detail if detail else ''}")
+        suffix = f": {detail}" if detail else ""
+        self._warn(source, f"{source}: {locator}: skipped ({reason}){suffix}")
 
     def unreadable(self, source: str, reason: str) -> None:
         """The whole file could not be read (unknown format, cannot open)."""

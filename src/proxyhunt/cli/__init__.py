@@ -1,1 +1,1 @@
-"""Command-line interface: argument parsing, exit codes and what a person sees; no detection logic."""
+"""Command-line interface: arguments, exit codes and what a person sees; no detection logic."""

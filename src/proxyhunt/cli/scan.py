@@ -10,11 +10,11 @@ from typing import TextIO
 
 from proxyhunt.cli import exitcodes
 from proxyhunt.cli.progress import progress_for
+from proxyhunt.cli.summary import print_summary, print_suppressed
 from proxyhunt.errors import UsageError
 from proxyhunt.outputs.atomic import atomic_text
 from proxyhunt.outputs.writers import WRITERS
 from proxyhunt.pipeline import ScanResult, scan
-from proxyhunt.cli.summary import print_summary, print_suppressed
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,7 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
     parser.add_argument("--profile", default="default", help="rule profile: default or seed")
     parser.add_argument(
-        "--rules", action="append", default=[], metavar="PATH",
+        "--rules",
+        action="append",
+        default=[],
+        metavar="PATH",
         help="extra Sigma rule file or folder (repeatable)",
     )
     parser.add_argument(

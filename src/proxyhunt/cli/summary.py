@@ -47,6 +47,6 @@ def print_suppressed(result: ScanResult, out: TextIO) -> None:
         text = (
             f"  {format_time(event.time)} {event.columns.get('ComputerName', '')} "
             f"{hit.detection_type} {event.fields.get('CommandLine') or ''} "
-            f"<- {getattr(entry, 'describe', lambda: str(entry))()}"
+            f"<- {entry}"
         )
         print(for_terminal(text), file=out)

@@ -21,7 +21,6 @@ _INVISIBLE = (
 )
 
 
-
 def _escape_code(code: int) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +20,9 @@ Writer = Callable[[Sequence[Hit], Profile, TextIO], None]
 
 # Only these columns fit a terminal; files get every column.
 _TABLE_COLUMNS = REFERENCE_COLUMNS + ("severity",)
+# Free text gets the width; flags and numbers are narrow and their long headers wrap.
+_FLEXIBLE = {"CommandLine": 6, "ImageFileName": 3, "UserName": 1, "ComputerName": 1}
+_NARROW = {"suspicion_score": 9, "TargetProcessId": 12, "ContextProcessId": 12}
 
 
 def write_csv(hits: Sequence[Hit], profile: Profile, out: TextIO) -> None:
@@ -51,9 +55,19 @@ def write_json(hits: Sequence[Hit], profile: Profile, out: TextIO) -> None:
 
 def write_table(hits: Sequence[Hit], profile: Profile, out: TextIO) -> None:
     console = Console(file=out, width=None if out.isatty() else 240, highlight=False)
-    table = Table(title=f"proxyhunt: {len(hits)} hit(s), profile {profile.name}", show_lines=False)
+    table = Table(
+        title=f"proxyhunt: {len(hits)} hit(s), profile {profile.name}",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        expand=True,
+    )
     for name in _TABLE_COLUMNS:
-        table.add_column(name, overflow="fold", no_wrap=name.startswith("is_"))
+        if name in _FLEXIBLE:
+            table.add_column(name, overflow="fold", ratio=_FLEXIBLE[name], min_width=12)
+        elif name.startswith("is_") or name in _NARROW:
+            table.add_column(name, overflow="fold", max_width=_NARROW.get(name, 8))
+        else:
+            table.add_column(name, overflow="fold", no_wrap=True)
     for hit in hits:
         values = row(hit, profile)
         # Text() is never parsed for rich markup, so "[bold]" in a command line stays literal.
