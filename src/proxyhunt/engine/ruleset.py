@@ -1,0 +1,165 @@
+"""A compiled rule set: rules indexed by log source, matched against normalised events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sigma.rule import SigmaRule, SigmaRuleBase
+
+from proxyhunt.engine.compiler import (
+    DEFAULT_LEVEL,
+    CompileContext,
+    EventView,
+    Node,
+    compile_condition,
+    rule_indicator,
+)
+from proxyhunt.engine.matchers import Literals
+from proxyhunt.errors import RuleError
+from proxyhunt.model import Event
+
+log = logging.getLogger("proxyhunt.engine")
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to evaluate; satisfies :class:`proxyhunt.score.scoring.MatchedRule`."""
+
+    id: str
+    title: str
+    indicator: str
+    level: str
+    category: str | None
+    product: str | None
+    service: str | None
+    source_path: str | None
+    evaluate: Node = field(repr=False, compare=False)
+    literals: Literals = field(repr=False, compare=False, default=None)
+
+    def applies_to(self, category: str, product: str, service: str) -> bool:
+        """Logsource check: category (and product) when the rule has a category, else
+        product and service; a field the rule leaves out matches anything."""
+        if self.product is not None and self.product != product.lower():
+            return False
+        if self.category is not None:
+            return self.category == category.lower()
+        return self.service is None or self.service == service.lower()
+
+
+class RuleSet:
+    """Compiled rules, indexed so an event is only tested against rules for its log source."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self._rules = tuple(rules)
+        self._index: dict[tuple[str, str, str], tuple[CompiledRule, ...]] = {}
+
+    @property
+    def rules(self) -> tuple[CompiledRule, ...]:
+        return self._rules
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def rules_for(self, category: str, product: str, service: str = "") -> tuple[CompiledRule, ...]:
+        """The rules whose log source covers events of this category/product/service."""
+        key = (category, product, service)
+        try:
+            return self._index[key]
+        except KeyError:
+            selected = tuple(r for r in self._rules if r.applies_to(category, product, service))
+            self._index[key] = selected
+            return selected
+
+    def match(self, event: Event) -> list[CompiledRule]:
+        """The rules that match ``event``, in rule-set order."""
+        candidates = self.rules_for(event.category, event.product, event.service)
+        if not candidates:
+            return []
+        view = EventView(event.fields)
+        return [rule for rule in candidates if rule.evaluate(view)]
+
+    def required_literals(self) -> dict[str, frozenset[str] | None]:
+        """Per rule id, literals at least one of which a matching event must contain.
+
+        Guarantee: if the set ``S`` for a rule is not None, then for every event the rule
+        matches there is an ``s`` in ``S`` and a field value ``v`` of that event (``v`` not
+        None) with ``s in v.casefold()``. Hence ``s`` also occurs in any text that contains
+        every casefolded field value, such as ``"\\n".join(v.casefold() for v in values)``.
+        The literals are casefolded and non-empty. An event containing none of them can be
+        skipped for that rule; an event containing one may still not match.
+
+        None means no such set could be derived (e.g. a rule that is only ``not ...``, ``null``
+        or ``exists`` tests, numeric or network comparisons, or a regex the analysis does not
+        understand): the rule must always be evaluated.
+        """
+        return {rule.id: rule.literals for rule in self._rules}
+
+
+def compile_rules(rules: Sequence[SigmaRuleBase]) -> RuleSet:
+    """Compile pySigma rules; raises RuleError listing every rule that cannot be evaluated."""
+    compiled: list[CompiledRule] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for rule in rules:
+        result, reasons = _compile_one(rule)
+        if result is not None and result.id in seen:
+            reasons.append(f"duplicate rule id {result.id} (also in {seen[result.id]})")
+        if reasons:
+            problems.append(f"  - {_describe(rule)}: " + "; ".join(reasons))
+            continue
+        if result is not None:
+            seen[result.id] = result.source_path or "?"
+            compiled.append(result)
+    if problems:
+        raise RuleError(
+            f"{len(problems)} rule(s) use features the local engine cannot evaluate:\n"
+            + "\n".join(problems)
+            + "\nRewrite these rules or remove them from the profile's packs / --rules."
+        )
+    log.debug("compiled %d rules", len(compiled))
+    return RuleSet(compiled)
+
+
+def _compile_one(rule: SigmaRuleBase) -> tuple[CompiledRule | None, list[str]]:
+    if not isinstance(rule, SigmaRule):
+        kind = type(rule).__name__.removeprefix("Sigma")
+        return None, [f"{kind} rules are not supported (only single-event detection rules)"]
+    if rule.errors:
+        return None, [str(err) for err in rule.errors]
+    ctx = CompileContext()
+    condition = compile_condition(rule, ctx)
+    if ctx.problems:
+        return None, ctx.problems
+    logsource = rule.logsource
+    return (
+        CompiledRule(
+            id=_rule_id(rule),
+            title=rule.title,
+            indicator=rule_indicator(rule),
+            level=str(rule.level) if rule.level is not None else DEFAULT_LEVEL,
+            category=_lower(logsource.category),
+            product=_lower(logsource.product),
+            service=_lower(logsource.service),
+            source_path=str(rule.source.path) if rule.source is not None else None,
+            evaluate=condition.node,
+            literals=condition.literals,
+        ),
+        [],
+    )
+
+
+def _rule_id(rule: SigmaRule) -> str:
+    if rule.id is not None:
+        return str(rule.id)
+    return rule.name or rule.title
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
+def _describe(rule: SigmaRuleBase) -> str:
+    where = f" ({rule.source.path})" if rule.source is not None else ""
+    return f"{rule.title or rule.name or rule.id!s}{where}"
