@@ -7,11 +7,11 @@ import io
 import json
 
 import pytest
-from tests.conftest import process_event
 
 from proxyhunt.outputs import safe
 from proxyhunt.outputs.writers import WRITERS
 from proxyhunt.score import Hit, IndicatorSpec, Profile
+from tests.conftest import process_event
 
 PROFILE = Profile(
     "seed",
