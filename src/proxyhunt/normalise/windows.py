@@ -1,0 +1,226 @@
+"""Windows event log records (EVTX, Mordor, NXLog, Winlogbeat raw, Azure) -> events.
+
+Sysmon events already use Sigma's field names; Security 4688 is mapped onto them (hex pids
+to decimal, ``DOMAIN\\user``). Other channels and event ids become category ``other`` with
+only ``Computer``, so they are counted without costing much.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from proxyhunt.model import (
+    NETWORK_CONNECTION,
+    OTHER,
+    PIPE_CREATED,
+    PROCESS_CREATION,
+    REGISTRY_ADD,
+    REGISTRY_DELETE,
+    REGISTRY_SET,
+    Event,
+    Record,
+)
+from proxyhunt.normalise.values import basename, first_time, pid, text, undouble_backslashes
+
+log = logging.getLogger(__name__)
+
+SYSMON = "sysmon"
+SECURITY = "security"
+LINUX_SYSMON_CHANNEL = "Linux-Sysmon/Operational"
+_SYSMON_PROVIDERS = ("Microsoft-Windows-Sysmon", "Linux-Sysmon")
+_SECURITY_PROVIDER = "Microsoft-Windows-Security-Auditing"
+
+# Sigma's registry_event is what pySigma calls the category of EID 14 (key/value rename).
+REGISTRY_EVENT = "registry_event"
+
+_PROCESS_FIELDS = (
+    "Image", "CommandLine", "OriginalFileName", "ParentImage", "ParentCommandLine", "User",
+    "ProcessId", "ParentProcessId", "CurrentDirectory", "IntegrityLevel", "Hashes",
+    "ProcessGuid", "ParentProcessGuid", "ParentUser", "LogonId", "LogonGuid",
+    "TerminalSessionId", "Description", "Product", "Company", "FileVersion", "RuleName",
+)  # fmt: skip
+_NETWORK_FIELDS = (
+    "Image", "User", "ProcessId", "ProcessGuid", "Protocol", "Initiated", "SourceIsIpv6",
+    "SourceIp", "SourceHostname", "SourcePort", "SourcePortName", "DestinationIsIpv6",
+    "DestinationIp", "DestinationHostname", "DestinationPort", "DestinationPortName", "RuleName",
+)  # fmt: skip
+_REGISTRY_FIELDS = (
+    "EventType", "Image", "ProcessId", "ProcessGuid", "TargetObject", "Details", "NewName",
+    "User", "RuleName",
+)  # fmt: skip
+_PIPE_FIELDS = ("EventType", "Image", "ProcessId", "ProcessGuid", "PipeName", "User", "RuleName")
+_4688_FIELDS = (
+    "CommandLine", "NewProcessName", "ParentProcessName", "SubjectUserSid", "SubjectUserName",
+    "SubjectDomainName", "SubjectLogonId", "TokenElevationType", "MandatoryLabel",
+    "TargetUserName", "TargetDomainName",
+)  # fmt: skip
+
+# Fields where Logstash's doubled backslashes are undone.
+_PATH_FIELDS = (
+    "Image", "ParentImage", "CommandLine", "ParentCommandLine", "CurrentDirectory",
+    "TargetObject", "NewName", "PipeName", "NewProcessName", "ParentProcessName",
+)  # fmt: skip
+_GUID_FIELDS = ("ProcessGuid", "ParentProcessGuid", "LogonGuid")
+_INTEGRITY = {
+    "S-1-16-4096": "Low",
+    "S-1-16-8192": "Medium",
+    "S-1-16-12288": "High",
+    "S-1-16-16384": "System",
+}
+# The time a record happened, best first. NXLog's EventTime is local time: never used.
+_TIME_KEYS = ("UtcTime", "@timestamp", "TimeCreated", "TimeGenerated")
+
+
+def normalise(record: Record) -> Event | None:
+    """A flat Windows record (System + EventData fields) as an event."""
+    return build(record.data, record)
+
+
+def build(
+    data: dict[str, Any],
+    record: Record,
+    *,
+    schema: str | None = None,
+    event_id: int | None = None,
+    service: str | None = None,
+) -> Event:
+    """The event for ``data``; ``schema``/``event_id``/``service`` override what it says.
+
+    The ECS normaliser calls this with a dict it translated, naming the schema when the
+    document does not carry a Windows channel.
+    """
+    channel = str(data.get("Channel") or "")
+    provider = str(data.get("Provider") or "")
+    eid = event_id if event_id is not None else _int(data.get("EventID"))
+    schema = schema or _schema(channel, provider)
+    linux = channel.startswith("Linux-Sysmon") or provider == "Linux-Sysmon"
+    if schema == SYSMON:
+        category, fields = _sysmon(data, eid)
+        service = service or ("sysmon-linux" if linux else SYSMON)
+    elif schema == SECURITY and eid == 4688:
+        category, fields = PROCESS_CREATION, _process_4688(data)
+        service = service or SECURITY
+    else:
+        category, fields = OTHER, {}
+        service = service or schema or (channel.lower() or "windows")
+    fields["Computer"] = text(data.get("Computer"))
+    return Event(
+        fields=fields,
+        time=first_time(data, *_TIME_KEYS),
+        category=category,
+        product="linux" if linux else "windows",
+        service=service,
+        event_id=str(eid) if eid is not None else "",
+        source=record.source,
+        locator=record.locator,
+        fmt=record.fmt,
+        columns=columns(fields) if category != OTHER else {},
+    )
+
+
+def _schema(channel: str, provider: str) -> str | None:
+    if channel.endswith("Sysmon/Operational") or provider in _SYSMON_PROVIDERS:
+        return SYSMON
+    if channel == "Security" or provider == _SECURITY_PROVIDER:
+        return SECURITY
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _sysmon(data: dict[str, Any], eid: int | None) -> tuple[str, dict[str, str | None]]:
+    if eid == 1:
+        return PROCESS_CREATION, _copy(data, _PROCESS_FIELDS)
+    if eid == 3:
+        return NETWORK_CONNECTION, _copy(data, _NETWORK_FIELDS)
+    if eid in (12, 13, 14):
+        fields = _copy(data, _REGISTRY_FIELDS)
+        return _registry_category(eid, fields.get("EventType")), fields
+    if eid in (17, 18):
+        fields = _copy(data, _PIPE_FIELDS)
+        if fields.get("PipeName"):
+            # Some JSON exports HTML-escape "<Anonymous Pipe>".
+            fields["PipeName"] = html.unescape(fields["PipeName"] or "")
+        return PIPE_CREATED, fields
+    return OTHER, {}
+
+
+def _registry_category(eid: int, event_type: str | None) -> str:
+    if eid == 13:
+        return REGISTRY_SET
+    if eid == 14:
+        return REGISTRY_EVENT
+    if event_type == "CreateKey":
+        return REGISTRY_ADD
+    if event_type in ("DeleteKey", "DeleteValue"):
+        return REGISTRY_DELETE
+    return REGISTRY_EVENT
+
+
+def _copy(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, str | None]:
+    """The named fields that ``data`` has, as strings, with source quirks undone."""
+    fields = {name: text(data[name]) for name in names if name in data}
+    for name in _PATH_FIELDS:
+        if name in fields:
+            fields[name] = undouble_backslashes(fields[name])
+    for name in ("ProcessId", "ParentProcessId"):
+        if name in fields:
+            fields[name] = pid(fields[name])
+    for name in _GUID_FIELDS:
+        if fields.get(name):
+            fields[name] = _guid(fields[name] or "")
+    return fields
+
+
+def _guid(value: str) -> str:
+    # evtx-rs writes 365ABB72-...; Windows' rendering {365abb72-...}: one spelling for both.
+    value = value.strip()
+    if value and value[0] != "{":
+        value = "{" + value + "}"
+    return value.lower()
+
+
+def _process_4688(data: dict[str, Any]) -> dict[str, str | None]:
+    fields = _copy(data, _4688_FIELDS)
+    if "NewProcessName" in fields:
+        fields["Image"] = fields["NewProcessName"]
+    if "ParentProcessName" in fields:
+        fields["ParentImage"] = fields["ParentProcessName"]
+    # NewProcessId is the new process; ProcessId is its creator (both hex).
+    if "NewProcessId" in data:
+        fields["ProcessId"] = pid(data["NewProcessId"])
+    if "ProcessId" in data:
+        fields["ParentProcessId"] = pid(data["ProcessId"])
+    user = _user(fields.get("SubjectDomainName"), fields.get("SubjectUserName"))
+    if user is not None:
+        fields["User"] = user
+    label = fields.get("MandatoryLabel")
+    if label in _INTEGRITY:
+        fields["IntegrityLevel"] = _INTEGRITY[label]
+    return fields
+
+
+def _user(domain: str | None, name: str | None) -> str | None:
+    if domain and name:
+        return f"{domain}\\{name}"
+    return name or None
+
+
+def columns(fields: dict[str, str | None]) -> dict[str, str]:
+    """The triage columns from Sigma-named fields (Windows and Linux sources)."""
+    candidates = {
+        "ComputerName": fields.get("Computer"),
+        "UserName": fields.get("User"),
+        "ImageFileName": fields.get("Image"),
+        "ParentBaseFileName": basename(fields.get("ParentImage")),
+        "TargetProcessId": fields.get("ProcessId"),
+        "ContextProcessId": fields.get("ParentProcessId"),
+    }
+    return {name: value for name, value in candidates.items() if value}

@@ -1,0 +1,163 @@
+"""Windows EVTX files, parsed by evtx-rs (the ``evtx`` package) behind a small typed adapter.
+
+evtx-rs renders each record as JSON; we flatten ``System`` + ``EventData`` (or one level of
+``UserData``) into the flat dict Mordor exports use. A corrupt chunk makes the iterator
+raise ``RuntimeError`` once per chunk and then carry on with the next one, so each error is
+caught per item and reported once with the chunk's file offset.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import evtx as evtx_rs
+
+from proxyhunt.diagnostics import Diagnostics
+from proxyhunt.model import KIND_WINDOWS, Record
+from proxyhunt.sources.base import Limits
+from proxyhunt.sources.jsonlog import loads
+from proxyhunt.sources.registry import ensure_seekable
+
+log = logging.getLogger(__name__)
+
+FMT = "evtx"
+MAGIC = b"ElfFile\x00"
+# File header then 64 KiB chunks: chunk n starts at 0x1000 + n * 0x10000.
+HEADER_SIZE = 0x1000
+CHUNK_SIZE = 0x10000
+_CHUNK_NUMBER = re.compile(r"chunk number (\d+)")
+# A file whose records all fail would otherwise loop through every error message.
+_MAX_ERRORS = 10_000
+
+
+class EvtxReader:
+    """Windows event log files (``ElfFile`` magic)."""
+
+    name = FMT
+
+    def sniff(self, head: bytes, name: str) -> bool:
+        return head.startswith(MAGIC)
+
+    def read(
+        self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
+    ) -> Iterator[Record]:
+        # One thread per file: parallelism is across files, and order stays deterministic.
+        parser = evtx_rs.PyEvtxParser(ensure_seekable(stream), number_of_threads=1)
+        for item in _items(parser.records_json(), source, diag):
+            if len(item["data"]) > limits.max_record_bytes:
+                diag.skip(source, _locator(item), "record too large")
+                continue
+            data = flatten(loads(item["data"]))
+            if data is None:
+                diag.skip(source, _locator(item), "not an event record")
+                continue
+            diag.read(FMT)
+            locator = f"record {data.get('EventRecordID') or item.get('event_record_id')}"
+            yield Record(KIND_WINDOWS, data, source, locator, FMT)
+
+
+def _locator(item: dict[str, Any]) -> str:
+    return f"record {item.get('event_record_id')}"
+
+
+def _items(
+    records: Iterator[dict[str, Any]], source: str, diag: Diagnostics
+) -> Iterator[dict[str, Any]]:
+    """The parser's items, with each bad chunk reported once and skipped."""
+    reported: set[str] = set()
+    errors = 0
+    while True:
+        try:
+            item = next(records)
+        except StopIteration:
+            return
+        except RuntimeError as exc:
+            errors += 1
+            _report(str(exc), reported, source, diag)
+            if errors >= _MAX_ERRORS:
+                diag.skip(source, "rest of file", "too many corrupt records")
+                return
+            continue
+        yield item
+
+
+def _report(message: str, reported: set[str], source: str, diag: Diagnostics) -> None:
+    match = _CHUNK_NUMBER.search(message)
+    if match:
+        number = int(match.group(1))
+        locator = f"chunk {number} @{HEADER_SIZE + number * CHUNK_SIZE:#x}"
+        reason = "corrupt chunk"
+    else:
+        locator, reason = "record", "corrupt record"
+    if locator in reported:
+        return
+    reported.add(locator)
+    diag.skip(source, locator, reason, message.split(":", 1)[-1].strip()[:200])
+
+
+def flatten(document: dict[str, Any]) -> dict[str, Any] | None:
+    """``Event.System`` + ``EventData`` (+ one level of ``UserData``) as one flat dict."""
+    event = document.get("Event")
+    if not isinstance(event, dict) or not isinstance(event.get("System"), dict):
+        return None
+    data = _system(event["System"])
+    event_data = event.get("EventData")
+    if isinstance(event_data, dict):
+        data.update(_event_data(event_data))
+    user_data = event.get("UserData")
+    if isinstance(user_data, dict):
+        for block in user_data.values():
+            if isinstance(block, dict):
+                data.update({k: v for k, v in block.items() if not k.startswith("#")})
+    return data
+
+
+def _system(system: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Channel": system.get("Channel"),
+        "EventID": _text(system.get("EventID")),
+        "Provider": _attribute(system.get("Provider"), "Name"),
+        "Computer": system.get("Computer"),
+        "TimeCreated": _attribute(system.get("TimeCreated"), "SystemTime"),
+        "EventRecordID": system.get("EventRecordID"),
+        "Version": system.get("Version"),
+    }
+
+
+def _text(value: Any) -> Any:
+    # An element with attributes renders as {"#attributes": {...}, "#text": value}
+    # (EventID with Qualifiers, for instance).
+    if isinstance(value, dict):
+        return value.get("#text")
+    return value
+
+
+def _attribute(value: Any, name: str) -> Any:
+    if isinstance(value, dict):
+        return (value.get("#attributes") or {}).get(name)
+    return None
+
+
+def _event_data(event_data: dict[str, Any]) -> dict[str, Any]:
+    """Named ``<Data>`` elements as they are; unnamed ones as ``param1..paramN``."""
+    flat: dict[str, Any] = {}
+    for key, value in event_data.items():
+        if key == "#attributes":
+            continue
+        if key in ("Data", "#text"):
+            flat.update(_unnamed(value))
+        else:
+            flat[key] = _text(value)
+    return flat
+
+
+def _unnamed(value: Any) -> dict[str, Any]:
+    value = _text(value)
+    items = value if isinstance(value, list) else [value]
+    return {f"param{i}": _text(item) for i, item in enumerate(items, 1) if item is not None}
+
+
+READER = EvtxReader()
