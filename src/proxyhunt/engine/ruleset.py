@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sigma.rule import SigmaRule, SigmaRuleBase
 
@@ -105,7 +105,11 @@ def compile_rules(rules: Sequence[SigmaRuleBase]) -> RuleSet:
     for rule in rules:
         result, reasons = _compile_one(rule)
         if result is not None and result.id in seen:
-            reasons.append(f"duplicate rule id {result.id} (also in {seen[result.id]})")
+            if isinstance(rule, SigmaRule) and rule.id is not None:
+                reasons.append(f"duplicate rule id {result.id} (also in {seen[result.id]})")
+            else:
+                # Rules without an id are keyed by name or title, made unique here.
+                result = replace(result, id=_unique(result.id, seen))
         if reasons:
             problems.append(f"  - {_describe(rule)}: " + "; ".join(reasons))
             continue
@@ -114,7 +118,7 @@ def compile_rules(rules: Sequence[SigmaRuleBase]) -> RuleSet:
             compiled.append(result)
     if problems:
         raise RuleError(
-            f"{len(problems)} rule(s) use features the local engine cannot evaluate:\n"
+            f"{len(problems)} rule(s) cannot be evaluated by the local engine:\n"
             + "\n".join(problems)
             + "\nRewrite these rules or remove them from the profile's packs / --rules."
         )
@@ -154,6 +158,13 @@ def _rule_id(rule: SigmaRule) -> str:
     if rule.id is not None:
         return str(rule.id)
     return rule.name or rule.title
+
+
+def _unique(key: str, seen: dict[str, str]) -> str:
+    number = 2
+    while f"{key}#{number}" in seen:
+        number += 1
+    return f"{key}#{number}"
 
 
 def _lower(value: str | None) -> str | None:

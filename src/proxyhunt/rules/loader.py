@@ -67,7 +67,8 @@ def _parse_profile(text: str, where: str, base: Path | None) -> Profile:
     try:
         data = yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 - CSafeLoader is safe
     except yaml.YAMLError as err:
-        raise RuleError(f"profile {where}: invalid YAML{_yaml_location(err)}: {err}") from None
+        location, problem = _yaml_location(err), _yaml_problem(err)
+        raise RuleError(f"profile {where}: invalid YAML{location}: {problem}") from None
     if not isinstance(data, dict):
         raise RuleError(f"profile {where}: expected a mapping with name, packs and indicators")
     score = data.get("score", "count")
@@ -172,7 +173,7 @@ def load_rules(profile: Profile, extra: Sequence[str] = ()) -> tuple[list[SigmaR
         raise RuleError(
             f"{len(problems)} problem(s) loading rules:\n"
             + "\n".join(f"  - {p}" for p in problems)
-            + "\nFix the files named above (`proxyhunt validate` checks rule files too)."
+            + "\nFix or remove the files named above and run again."
         )
     log.info("loaded %d rules from %d files", len(rules), len(files))
     return [rule for rule, _ in rules], profile
@@ -238,7 +239,7 @@ def _parse_file(rule_file: _RuleFile) -> tuple[list[SigmaRule], list[str]]:
         collection = SigmaCollection.from_dicts(
             documents,
             collect_errors=True,
-            source=SigmaRuleLocation(where),
+            source=SigmaRuleLocation(Path(where)),
             collect_filters=True,
             resolve_references=False,
         )
@@ -256,7 +257,8 @@ def _parse_file(rule_file: _RuleFile) -> tuple[list[SigmaRule], list[str]]:
                 "evaluates single-event rules only"
             )
             continue
-        problems.extend(_condition_problems(where, rule))
+        if not rule.errors:  # a rule with errors has no detections to parse
+            problems.extend(_condition_problems(where, rule))
         rules.append(rule)
     return rules, problems
 
