@@ -21,8 +21,13 @@ Writer = Callable[[Sequence[Hit], Profile, TextIO], None]
 # Only these columns fit a terminal; files get every column.
 _TABLE_COLUMNS = REFERENCE_COLUMNS + ("severity",)
 # Free text gets the width; flags and numbers are narrow and their long headers wrap.
-_FLEXIBLE = {"CommandLine": 6, "ImageFileName": 3, "UserName": 1, "ComputerName": 1}
-_NARROW = {"suspicion_score": 9, "TargetProcessId": 12, "ContextProcessId": 12}
+_FLEXIBLE = {"CommandLine": 3, "ImageFileName": 1}
+_NARROW = {
+    "suspicion_score": 9,
+    "TargetProcessId": 10,
+    "ContextProcessId": 10,
+    "ParentBaseFileName": 14,
+}
 
 
 def write_csv(hits: Sequence[Hit], profile: Profile, out: TextIO) -> None:
@@ -63,9 +68,11 @@ def write_table(hits: Sequence[Hit], profile: Profile, out: TextIO) -> None:
     )
     for name in _TABLE_COLUMNS:
         if name in _FLEXIBLE:
-            table.add_column(name, overflow="fold", ratio=_FLEXIBLE[name], min_width=12)
+            table.add_column(name, overflow="fold", ratio=_FLEXIBLE[name])
+        elif name in ("ComputerName", "UserName"):
+            table.add_column(name, overflow="fold", min_width=12, max_width=24)
         elif name.startswith("is_") or name in _NARROW:
-            table.add_column(name, overflow="fold", max_width=_NARROW.get(name, 8))
+            table.add_column(name, overflow="fold", max_width=_NARROW.get(name, 6))
         else:
             table.add_column(name, overflow="fold", no_wrap=True)
     for hit in hits:
