@@ -128,3 +128,19 @@ def test_required_literals_guarantee(command_line: str) -> None:
     for rule in ruleset.match(event):
         required = literals[rule.id]
         assert required is None or any(s in folded for s in required)
+
+
+REGEXES = ["a+B", "(?i)sk", "ab|(?i:KS)", "^a.b$"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abABkKsS\u212a\u017f\n", max_size=8))
+def test_literal_guard_never_hides_a_regex_match(value: str) -> None:
+    """The engine skips RE2 when no required literal is present; that must change nothing."""
+    rules = [_rule({"sel": {"CommandLine|re": pattern}}) for pattern in REGEXES]
+    for rule, pattern in zip(rules, REGEXES, strict=True):
+        rule.title = pattern
+    event = Event({"CommandLine": value}, None, "process_creation", "windows", "", "", "", "", "")
+    matched = {rule.title for rule in compile_rules(rules).match(event)}
+    expected = {p for p in REGEXES if re.search(p, value)}
+    assert matched == expected

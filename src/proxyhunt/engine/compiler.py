@@ -217,9 +217,9 @@ def _merged_leaf(name: str, cased: bool, group: list[Compiled]) -> Compiled:
             return True
         if suffixes and v.endswith(suffixes):
             return True
-        for lit in contains:
-            if lit in v:
-                return True
+        # map() over the bound __contains__ keeps the loop in C: ~2x a Python for-loop.
+        if contains and any(map(v.__contains__, contains)):
+            return True
         return any(other(v) for other in others)
 
     literals = matchers.union_literals([child.literals for child in group])
@@ -238,6 +238,23 @@ def _field_node(name: str, cased: bool, test: StrTest) -> Node:
         def node(view: EventView) -> bool:
             value = view.folded(name)
             return value is not None and test(value)
+
+    return node
+
+
+def _guarded_regex_node(name: str, literals: tuple[str, ...], test: StrTest) -> Node:
+    """Skip RE2 when none of the regex's required literals is in the casefolded value.
+
+    A substring test on the cached casefolded value costs a few percent of an RE2 search
+    (which encodes the value to UTF-8 on every call).
+    """
+
+    def node(view: EventView) -> bool:
+        folded = view.folded(name)
+        if folded is None or not any(map(folded.__contains__, literals)):
+            return False
+        value = view.raw(name)
+        return value is not None and test(value)
 
     return node
 
@@ -264,6 +281,8 @@ def _compile_value_checked(name: str | None, value: SigmaType, ctx: CompileConte
         return _compile_string(name, value)
     if isinstance(value, SigmaRegularExpression):
         test, literals = matchers.compile_regex(value)
+        if name is not None and literals:
+            return Compiled(_guarded_regex_node(name, tuple(literals), test), literals)
         return _plain(name, True, test, literals)
     if name is None and isinstance(value, SigmaNumber):
         # A numeric keyword is searched as its text, like any other keyword.
