@@ -362,3 +362,22 @@ def test_normalise_user_name_and_auoms_cmdline() -> None:
 def test_parse_auoms_rejects_other_messages() -> None:
     assert parse_auoms("type=AUOMS_SYSCALL audit(1.2:3): syscall=connect") is None
     assert parse_auoms("hello") is None
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reader"),
+    [
+        ("ssh_socks_raw.log", "auditd"),
+        ("ssh_socks_node.log", "auditd"),
+        ("ssh_socks_enriched.log", "auditd"),
+        ("ssh_socks_interpreted.log", "auditd"),
+        ("tunnels_raw.log", "auditd"),
+        ("sysmon_syslog.log", "syslog-sysmon"),
+    ],
+)
+def test_registry_picks_linux_readers(fixture: str, reader: str) -> None:
+    registry = pytest.importorskip("proxyhunt.sources.registry")
+    if reader not in registry.READERS:
+        pytest.skip(f"reader {reader!r} is not registered in proxyhunt.sources.registry yet")
+    chosen = registry.choose_reader((FIXTURES / fixture).read_bytes()[:65536], fixture)
+    assert chosen is not None and chosen.name == reader

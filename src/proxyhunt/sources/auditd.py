@@ -518,19 +518,15 @@ class _Assembler:
             return
         self.diag.read(FORMAT)
         data, incomplete = assemble(event.records)
-        first = event.records[0]
-        locator = f"line {event.first_line} (audit serial {first.serial})"
+        if data is None:
+            return
+        locator = f"line {event.first_line} (audit serial {data['serial']})"
         if incomplete:
-            self.diag.skip(
-                self.source,
-                locator,
-                "audit EXECVE incomplete",
-                f"argc larger than the arguments found; argv from {data and data['argv_source']}",
-            )
-        if data is not None:
-            yield Record(
-                kind=KIND_AUDITD, data=data, source=self.source, locator=locator, fmt=FORMAT
-            )
+            # The lost part is an EXECVE record (a spill record or cut-off arguments); the
+            # event itself is still emitted with the best argv available.
+            detail = f"argc larger than the arguments found; argv from {data['argv_source']}"
+            self.diag.skip(self.source, locator, "audit EXECVE incomplete", detail)
+        yield Record(kind=KIND_AUDITD, data=data, source=self.source, locator=locator, fmt=FORMAT)
 
 
 # ---------------------------------------------------------------------------------------
