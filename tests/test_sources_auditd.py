@@ -330,17 +330,17 @@ def test_normalise_ssh_dynamic() -> None:
     }
 
 
-def test_normalise_quotes_arguments_with_spaces() -> None:
+def test_normalise_joins_arguments_unquoted_like_other_linux_sensors() -> None:
     records, _ = read_fixture("tunnels_raw.log")
     events = {r.data["pid"]: norm(r) for r in records if r.data["success"] is not False}
     assert events[5001].fields["CommandLine"] == (
-        "bash -c 'ssh -R 8080:127.0.0.1:80 user@203.0.113.10'"
+        "bash -c ssh -R 8080:127.0.0.1:80 user@203.0.113.10"
     )
     assert events[5002].fields["CommandLine"] == "socat TCP-LISTEN:8080,fork TCP:10.0.0.5:80"
     assert events[5003].fields["CommandLine"] == (
-        "sh -c 'mkfifo /tmp/f; nc -l 4444 < /tmp/f | nc 10.0.0.5 80 > /tmp/f'"
+        "sh -c mkfifo /tmp/f; nc -l 4444 < /tmp/f | nc 10.0.0.5 80 > /tmp/f"
     )
-    assert join_argv(["echo", "it's here", ""]) == "echo 'it'\"'\"'s here' ''"
+    assert join_argv(["echo", "it's here", "x"]) == "echo it's here x"
 
 
 def test_normalise_user_name_and_auoms_cmdline() -> None:

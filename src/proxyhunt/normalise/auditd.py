@@ -1,11 +1,9 @@
 """Assembled Linux audit execve events (``KIND_AUDITD``) -> process_creation events.
 
-``CommandLine`` is argv joined with single spaces. An argument that contains whitespace (or
-is empty) is shown the way a POSIX shell would need it typed, in single quotes
-(``shlex.quote``), so ``bash -c 'ssh -R 8080:127.0.0.1:80 user@203.0.113.10'`` keeps the
-boundary between ``-c`` and its script visible. Other arguments are left exactly as they
-were, even when they hold shell metacharacters, so rules see the bytes the process got.
-auoms records carry the command line auoms already joined (``cmdline``); it is used as is.
+``CommandLine`` is argv joined with single spaces and no quoting, as Sysmon for Linux, Falcon
+and auoms show it, so ``bash -c "ssh -R ..."`` reads ``bash -c ssh -R ...`` and a rule sees
+the inner command's flags. auoms records carry the command line auoms already joined
+(``cmdline``); it is used as is. The argument list itself stays in the record (``argv``).
 
 ``Image`` is the kernel's ``exe``. When it is missing (an EXECVE record without its SYSCALL)
 or is ``/`` (seen in exports that lost the path), ``argv[0]`` stands in for it.
@@ -14,7 +12,6 @@ or is ``/`` (seen in exports that lost the path), ``argv[0]`` stands in for it.
 from __future__ import annotations
 
 import logging
-import shlex
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,10 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def join_argv(argv: list[str]) -> str:
-    """argv as one command line; only arguments with whitespace (or empty) are quoted."""
-    return " ".join(
-        shlex.quote(arg) if not arg or any(c.isspace() for c in arg) else arg for arg in argv
-    )
+    """argv joined with single spaces, unquoted.
+
+    Sysmon for Linux, Falcon and auoms all show a Linux command line this way, so one rule
+    written against ``CommandLine`` matches the same process whichever sensor saw it.
+    """
+    return " ".join(argv)
 
 
 def _image(data: dict[str, Any]) -> str | None:
