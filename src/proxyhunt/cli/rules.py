@@ -8,7 +8,7 @@ import sys
 from proxyhunt.outputs.safe import for_terminal
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "rules",
         help="list the rules and indicators of a profile",
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     for spec in profile.indicators:
         print(f"  {spec.name:<32} {spec.detection_type}")
     print(f"rules ({len(detector.ruleset)}):")
-    for rule in detector.ruleset:
+    for rule in detector.ruleset.rules:
         line = f"  [{rule.level:<8}] {rule.indicator:<32} {rule.category:<18} {rule.title}"
         print(for_terminal(line), file=sys.stdout)
     return 0

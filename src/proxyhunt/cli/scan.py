@@ -17,7 +17,7 @@ from proxyhunt.outputs.writers import WRITERS
 from proxyhunt.pipeline import ScanResult, scan
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "scan",
         help="hunt telemetry files for internal proxies",
@@ -84,7 +84,7 @@ def _write(result: ScanResult, args: argparse.Namespace) -> None:
         target = atomic_text(args.output, newline="" if args.format == "csv" else None)
     else:
         target = nullcontext(sys.stdout)
-    with target as out:  # type: ignore[attr-defined]
+    with target as out:
         stream: TextIO = out
         writer(result.hits, result.profile, stream)
 

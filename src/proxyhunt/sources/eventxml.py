@@ -13,7 +13,7 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, cast
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.model import KIND_WINDOWS, Record
@@ -50,9 +50,8 @@ class EventXmlReader:
         self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
     ) -> Iterator[Record]:
         head = stream.read(4)
-        text = io.TextIOWrapper(
-            _Rejoin(head, stream), encoding=_encoding(head), errors="replace", newline=""
-        )
+        raw = io.BufferedReader(cast(io.RawIOBase, _Rejoin(head, stream)))
+        text = io.TextIOWrapper(raw, encoding=_encoding(head), errors="replace", newline="")
         for index, (offset, chunk) in enumerate(_events(text, limits.max_record_bytes), 1):
             locator = f"event {index} (char {offset})"
             if chunk is None:
@@ -152,7 +151,7 @@ class _Rejoin(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         if self._head:
             n = min(len(buffer), len(self._head))
             buffer[:n] = self._head[:n]
