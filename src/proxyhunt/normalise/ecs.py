@@ -12,7 +12,7 @@ from typing import Any
 
 from proxyhunt.model import Event, Record
 from proxyhunt.normalise import windows
-from proxyhunt.sources.jsonlog import event_id, from_winlog
+from proxyhunt.sources.jsonlog import event_id, from_winlog, mapping
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,7 @@ _CATEGORY_EVENT_IDS = {"process": 1, "network": 3, "registry": 13}
 def normalise(record: Record) -> Event | None:
     """An ECS document as an event, through the Windows normaliser."""
     doc = record.data
-    winlog = doc.get("winlog") if isinstance(doc.get("winlog"), dict) else {}
-    flat = from_winlog(doc, winlog)
+    flat = from_winlog(doc, mapping(doc, "winlog"))
     flat["EventID"] = event_id(flat.get("EventID") or get(doc, "event.code"))
     schema, eid = _schema(doc, flat)
     paths = _4688_PATHS if flat.get("EventID") == 4688 else _SYSMON_PATHS

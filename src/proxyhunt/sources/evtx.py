@@ -63,9 +63,7 @@ def _locator(item: dict[str, Any]) -> str:
     return f"record {item.get('event_record_id')}"
 
 
-def _items(
-    records: Iterator[dict[str, Any]], source: str, diag: Diagnostics
-) -> Iterator[dict[str, Any]]:
+def _items(records: Any, source: str, diag: Diagnostics) -> Iterator[dict[str, Any]]:
     """The parser's items, with each bad chunk reported once and skipped."""
     reported: set[str] = set()
     errors = 0

@@ -7,6 +7,7 @@ line number, and an over-long line is read through in bounded pieces, never held
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -20,6 +21,10 @@ log = logging.getLogger(__name__)
 FMT = "fdr-ndjson"
 # How many lines of the head sniffing looks at before giving up.
 _SNIFF_LINES = 5
+_FALCON_KEYS = re.compile(
+    rb'"event_simpleName"\s*:.*"(?:aid|timestamp)"\s*:|'
+    rb'"(?:aid|timestamp)"\s*:.*"event_simpleName"\s*:'
+)
 
 
 class FdrReader:
@@ -37,7 +42,9 @@ class FdrReader:
             except ValueError:
                 continue  # the head may cut the last line short
             return isinstance(value, dict) and _is_falcon(value)
-        return False
+        # A first line longer than the head cannot be parsed: judge it by its keys.
+        first = lines[0] if lines else b""
+        return first.lstrip().startswith(b"{") and bool(_FALCON_KEYS.search(first))
 
     def read(
         self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits

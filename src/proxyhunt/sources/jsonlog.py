@@ -98,6 +98,8 @@ def parse_line(line: bytes, limits: Limits) -> tuple[Any, str | None]:
     except RecursionError:
         return None, "JSON nesting too deep"
     except ValueError as exc:
+        if "depth" in str(exc) or "recursion" in str(exc):  # orjson's own nesting limit
+            return None, "JSON nesting too deep"
         return None, f"invalid JSON: {str(exc)[:120]}"
     if isinstance(value, dict | list) and too_deep(value, limits.max_json_depth):
         return None, "JSON nesting too deep"
@@ -198,7 +200,7 @@ def _document_values(
             # Without a parse there is no telling where the next value starts: stop here.
             diag.skip(source, locator, *split_reason(problem))
             return
-        if too_deep(value, limits.max_json_depth):
+        if isinstance(value, dict | list) and too_deep(value, limits.max_json_depth):
             diag.skip(source, locator, "JSON nesting too deep")
             continue
         yield locator, value
@@ -343,6 +345,12 @@ def event_id(value: Any) -> int | Any:
     return value
 
 
+def mapping(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """``obj[key]`` when it is an object, else an empty dict (exports vary in shape)."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def from_winlog(obj: dict[str, Any], winlog: dict[str, Any]) -> dict[str, Any]:
     """A Winlogbeat document as the flat Windows dict (System fields + EventData)."""
     data: dict[str, Any] = {}
@@ -352,15 +360,14 @@ def from_winlog(obj: dict[str, Any], winlog: dict[str, Any]) -> dict[str, Any]:
     user_data = winlog.get("user_data")
     if isinstance(user_data, dict):
         data.update({k: v for k, v in user_data.items() if k != "xml_name"})
-    event = obj.get("event") if isinstance(obj.get("event"), dict) else {}
-    host = obj.get("host") if isinstance(obj.get("host"), dict) else {}
-    syslog = (obj.get("log") or {}).get("syslog") if isinstance(obj.get("log"), dict) else None
+    event, host = mapping(obj, "event"), mapping(obj, "host")
+    syslog = mapping(mapping(obj, "log"), "syslog")
     data["Channel"] = winlog.get("channel")
     data["EventID"] = event_id(winlog.get("event_id", event.get("code")))
     data["Provider"] = winlog.get("provider_name")
     data["Computer"] = (
         winlog.get("computer_name")
-        or (syslog or {}).get("hostname")
+        or syslog.get("hostname")
         or host.get("hostname")
         or host.get("name")
     )

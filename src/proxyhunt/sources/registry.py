@@ -27,7 +27,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.model import Record
@@ -278,6 +278,10 @@ class _Guarded(io.RawIOBase):
         raise NotImplementedError
 
     def _emit(self, data: bytes) -> None:
+        room = self.limits.max_decompressed_bytes - self.produced
+        over = len(data) > room
+        if over:
+            data = data[: max(room, 0)]  # never hand out a byte past the limit
         self.produced += len(data)
         self._pending += data
         cut = self._pending.rfind(b"\n")
@@ -288,23 +292,16 @@ class _Guarded(io.RawIOBase):
             # Binary or single-line content: holding it back would only cost memory.
             self._ready += self._pending
             self._pending.clear()
-        self._check_limits()
+        if over:
+            limit = self.limits.max_decompressed_bytes
+            self._fail("decompression limit", f"more than {limit} bytes")
+        elif self._ratio_exceeded():
+            detail = f"{self.produced} bytes out of {self.compressed} compressed bytes"
+            self._fail("compression ratio", detail)
 
-    def _check_limits(self) -> None:
-        if self.problem:
-            return
-        if self.produced > self.limits.max_decompressed_bytes:
-            self._fail(
-                "decompression limit", f"more than {self.limits.max_decompressed_bytes} bytes"
-            )
-        elif (
-            self.produced > _RATIO_GRACE
-            and self.produced > self.limits.max_compression_ratio * max(self.compressed, 1)
-        ):
-            self._fail(
-                "compression ratio",
-                f"{self.produced} bytes out of {self.compressed} compressed bytes",
-            )
+    def _ratio_exceeded(self) -> bool:
+        ratio = self.limits.max_compression_ratio
+        return self.produced > _RATIO_GRACE and self.produced > ratio * max(self.compressed, 1)
 
     def _finish(self) -> None:
         self._ready += self._pending
@@ -368,7 +365,7 @@ class GzipStream(_Guarded):
 class MemberStream(_Guarded):
     """An archive member with its real size counted (headers can lie) and read errors caught."""
 
-    def __init__(self, member: BinaryIO, compressed: int, source: str, limits: Limits) -> None:
+    def __init__(self, member: IO[bytes], compressed: int, source: str, limits: Limits) -> None:
         super().__init__(source, limits)
         self._member = member
         self.compressed = compressed
@@ -479,3 +476,5 @@ register("evtx", "proxyhunt.sources.evtx:READER")
 register("fdr-ndjson", "proxyhunt.sources.fdr:READER")
 register("jsonlog", "proxyhunt.sources.jsonlog:READER")
 register("event-xml", "proxyhunt.sources.eventxml:READER")
+register("auditd", "proxyhunt.sources.auditd:READER")
+register("syslog-sysmon", "proxyhunt.sources.syslog:READER")
