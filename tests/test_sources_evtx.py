@@ -93,3 +93,13 @@ def test_single_unnamed_data_and_text_form() -> None:
 
 def test_event_without_system_is_not_an_event() -> None:
     assert flatten({"Event": {"EventData": {}}}) is None
+
+
+@pytest.mark.corpus
+def test_file_cut_inside_a_chunk_is_reported_with_the_chunk(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.evtx"
+    cut.write_bytes(_need(NETSH).read_bytes()[: 0x1000 + 0x8000])
+    diag = Diagnostics()
+    list(iter_records([str(cut)], diag))
+    assert diag.skipped_by_reason["truncated file"] == 1
+    assert any(f"{cut}: chunk 0 @0x1000: skipped (truncated file)" in w for w in diag.warnings)

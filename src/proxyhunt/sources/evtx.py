@@ -28,6 +28,7 @@ MAGIC = b"ElfFile\x00"
 # File header then 64 KiB chunks: chunk n starts at 0x1000 + n * 0x10000.
 HEADER_SIZE = 0x1000
 CHUNK_SIZE = 0x10000
+_CHUNK_COUNT_OFFSET = 42  # u16 in the file header
 _CHUNK_NUMBER = re.compile(r"chunk number (\d+)")
 # A file whose records all fail would otherwise loop through every error message.
 _MAX_ERRORS = 10_000
@@ -45,8 +46,10 @@ class EvtxReader:
         self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
     ) -> Iterator[Record]:
         # One thread per file: parallelism is across files, and order stays deterministic.
-        parser = evtx_rs.PyEvtxParser(ensure_seekable(stream), number_of_threads=1)
-        for item in _items(parser.records_json(), source, diag):
+        stream = ensure_seekable(stream)
+        parser = evtx_rs.PyEvtxParser(stream, number_of_threads=1)
+        reported: set[str] = set()
+        for item in _items(parser.records_json(), source, diag, reported):
             if len(item["data"]) > limits.max_record_bytes:
                 diag.skip(source, _locator(item), "record too large")
                 continue
@@ -57,15 +60,37 @@ class EvtxReader:
             diag.read(FMT)
             locator = f"record {data.get('EventRecordID') or item.get('event_record_id')}"
             yield Record(KIND_WINDOWS, data, source, locator, FMT)
+        _report_cut(stream, reported, source, diag)
 
 
 def _locator(item: dict[str, Any]) -> str:
     return f"record {item.get('event_record_id')}"
 
 
-def _items(records: Any, source: str, diag: Diagnostics) -> Iterator[dict[str, Any]]:
-    """The parser's items, with each bad chunk reported once and skipped."""
-    reported: set[str] = set()
+def _report_cut(stream: BinaryIO, reported: set[str], source: str, diag: Diagnostics) -> None:
+    """A file that ends inside a chunk (copied while being written) lost that chunk's rest.
+
+    evtx-rs stops quietly at a partial last chunk, so the size is checked here.
+    """
+    size = stream.seek(0, 2)
+    stream.seek(_CHUNK_COUNT_OFFSET)
+    declared = int.from_bytes(stream.read(2), "little")
+    into = (size - HEADER_SIZE) % CHUNK_SIZE
+    # Cut on a chunk border: only the header's chunk count shows chunks are missing.
+    missing = size < HEADER_SIZE + declared * CHUNK_SIZE
+    if size <= HEADER_SIZE or not (into or missing):
+        return
+    number = (size - HEADER_SIZE) // CHUNK_SIZE
+    locator = f"chunk {number} @{HEADER_SIZE + number * CHUNK_SIZE:#x}"
+    if locator not in reported:
+        detail = f"the file ends {into} bytes into the chunk" if into else "the file ends here"
+        diag.skip(source, locator, "truncated file", f"{detail}; the header declares {declared}")
+
+
+def _items(
+    records: Any, source: str, diag: Diagnostics, reported: set[str]
+) -> Iterator[dict[str, Any]]:
+    """The parser's items, with each bad chunk reported once (in ``reported``) and skipped."""
     errors = 0
     while True:
         try:
