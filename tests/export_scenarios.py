@@ -231,11 +231,16 @@ def ecs_documents(scenarios: tuple[Scenario, ...] = SCENARIOS) -> list[dict[str,
     docs = []
     for index, sc in enumerate(scenarios):
         image = sc.fields.get("Image")
+        # Every field the export maps exists in every document (null when the event has no
+        # such value), as a cluster's mapping would have it: Spark needs the struct fields.
         process: dict[str, Any] = {
+            "command_line": None,
+            "working_directory": None,
+            "pe": {"original_file_name": None},
             "pid": int(sc.key),
             "executable": image,
             "name": ntpath.basename(image or "") or None,
-            "parent": {"pid": 1, "name": "cmd.exe"},
+            "parent": {"pid": 1, "name": "cmd.exe", "executable": None, "command_line": None},
         }
         doc: dict[str, Any] = {
             "@timestamp": time_of(index).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
@@ -243,6 +248,10 @@ def ecs_documents(scenarios: tuple[Scenario, ...] = SCENARIOS) -> list[dict[str,
             "host": {"name": "WS01", "os": {"type": sc.product}},
             "user": {"name": "alice"},
             "process": process,
+            "registry": {"path": None},
+            "file": {"name": None},
+            "source": {"ip": None, "port": None},
+            "destination": {"ip": None, "port": None},
         }
         if sc.category == PROCESS:
             process["command_line"] = sc.fields["CommandLine"]

@@ -167,6 +167,12 @@ def comment_block(lines: list[str], marker: str) -> str:
     out: list[str] = []
     for line in lines:
         indent = " " * (len(line) - len(line.lstrip()) + 2)
-        wrapped = textwrap.wrap(line, width=98 - len(marker), subsequent_indent=indent) or [""]
+        wrapped = textwrap.wrap(
+            line,
+            width=98 - len(marker),
+            subsequent_indent=indent,
+            break_on_hyphens=False,  # rule ids are UUIDs: keep them whole and searchable
+            break_long_words=False,
+        ) or [""]
         out += [f"{marker} {part}".rstrip() for part in wrapped]
     return "\n".join(out)
