@@ -1,0 +1,1 @@
+"""Coverage scenarios shipped with proxyhunt (package data read by ``proxyhunt validate``)."""
