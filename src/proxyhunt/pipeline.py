@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from proxyhunt.diagnostics import Diagnostics
+from proxyhunt.enrich import forwarding
 from proxyhunt.model import Event
 from proxyhunt.score import Hit, Profile, score_event
 from proxyhunt.sources.base import DEFAULT_LIMITS, Limits
@@ -65,7 +66,10 @@ class Detector:
         matched = self.ruleset.match(event)
         if not matched:
             return None
-        return score_event(event, matched, self.profile)
+        hit = score_event(event, matched, self.profile)
+        if hit is not None:
+            hit.forwards = [str(forward) for forward in forwarding(event)]
+        return hit
 
 
 def iter_events(

@@ -24,7 +24,17 @@ REFERENCE_COLUMNS = (
     "ContextProcessId",
 )
 _REFERENCE_INDICATORS = ("is_proxy_tool", "is_netsh_proxy", "is_ssh_tunnel", "is_portfwd")
-EXTRA_COLUMNS = ("severity", "indicators", "rules", "event_category", "source", "locator", "format")
+EXTRA_COLUMNS = (
+    "severity",
+    "forwarding",
+    "evidence",
+    "indicators",
+    "rules",
+    "event_category",
+    "source",
+    "locator",
+    "format",
+)
 
 
 def columns(profile: Profile) -> tuple[str, ...]:
@@ -37,6 +47,17 @@ def format_time(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def evidence(hit: Hit) -> str:
+    """For events without a command line, the value that made them hit."""
+    fields = hit.event.fields
+    if fields.get("PipeName"):
+        return f"pipe {fields['PipeName']}"
+    if fields.get("TargetObject"):
+        details = fields.get("Details")
+        return f"{fields['TargetObject']} = {details}" if details else str(fields["TargetObject"])
+    return ""
 
 
 def row(hit: Hit, profile: Profile) -> dict[str, str | int]:
@@ -55,6 +76,8 @@ def row(hit: Hit, profile: Profile) -> dict[str, str | int]:
         "TargetProcessId": cols.get("TargetProcessId", ""),
         "ContextProcessId": cols.get("ContextProcessId", ""),
         "severity": hit.severity,
+        "forwarding": "; ".join(hit.forwards),
+        "evidence": evidence(hit),
         "indicators": ",".join(hit.fired),
         "rules": "; ".join(hit.rules),
         "event_category": event.category,

@@ -19,14 +19,17 @@ from proxyhunt.score import Hit, Profile
 Writer = Callable[[Sequence[Hit], Profile, TextIO], None]
 
 # Only these columns fit a terminal; files get every column.
-_TABLE_COLUMNS = REFERENCE_COLUMNS + ("severity",)
+_TABLE_COLUMNS = REFERENCE_COLUMNS + ("severity", "forwarding")
 # Free text gets the width; flags and numbers are narrow and their long headers wrap.
-_FLEXIBLE = {"CommandLine": 3, "ImageFileName": 1}
+_FLEXIBLE = {"CommandLine": 3, "ImageFileName": 1, "forwarding": 2}
 _NARROW = {
     "suspicion_score": 9,
     "TargetProcessId": 10,
     "ContextProcessId": 10,
     "ParentBaseFileName": 14,
+    "ComputerName": 16,
+    "UserName": 16,
+    "detection_type": 16,
 }
 
 
@@ -69,10 +72,8 @@ def write_table(hits: Sequence[Hit], profile: Profile, out: TextIO) -> None:
     for name in _TABLE_COLUMNS:
         if name in _FLEXIBLE:
             table.add_column(name, overflow="fold", ratio=_FLEXIBLE[name])
-        elif name in ("ComputerName", "UserName"):
-            table.add_column(name, overflow="fold", min_width=12, max_width=24)
         elif name.startswith("is_") or name in _NARROW:
-            table.add_column(name, overflow="fold", max_width=_NARROW.get(name, 6))
+            table.add_column(name, overflow="fold", max_width=_NARROW.get(name, 5))
         else:
             table.add_column(name, overflow="fold", no_wrap=True)
     for hit in hits:

@@ -62,6 +62,8 @@ class Hit:
     suspicion_score: int
     severity: str
     rules: list[str] = field(default_factory=list)  # titles of the rules that matched
+    # What the evidence says is forwarded where (proxyhunt.enrich), filled by the pipeline.
+    forwards: list[str] = field(default_factory=list)
 
     @property
     def fired(self) -> list[str]:
