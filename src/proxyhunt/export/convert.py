@@ -58,7 +58,7 @@ def field_pipeline(name: str, fields: FieldMap) -> ProcessingPipeline:
         items.append(
             ProcessingItem(
                 identifier=f"proxyhunt_{category}_fields",
-                transformation=FieldMappingTransformation(dict(mapping)),
+                transformation=FieldMappingTransformation(_typed(mapping)),
                 rule_conditions=[LogsourceCondition(category=category)],
                 field_name_conditions=[IncludeFieldCondition(fields=list(mapping))],
             )
@@ -116,3 +116,8 @@ def _keywords_in(item: SigmaDetection | SigmaDetectionItem) -> bool:
     if isinstance(item, SigmaDetectionItem):
         return item.field is None
     return any(_keywords_in(sub) for sub in item.detection_items)
+
+
+def _typed(mapping: Mapping[str, str]) -> dict[str | None, str | list[str]]:
+    # FieldMappingTransformation's annotation admits None keys and list values; ours are plain.
+    return {name: target for name, target in mapping.items()}

@@ -25,11 +25,23 @@ from proxyhunt.score.scoring import LEVELS, Profile
 # The reference's indicator columns, always emitted (0 when the profile lacks one) so a
 # triage view built on the reference keeps working; profile extras follow them.
 REFERENCE_INDICATORS = ("is_proxy_tool", "is_netsh_proxy", "is_ssh_tunnel", "is_portfwd")
-LEAD_COLUMNS = ("_timeutc", "ComputerName", "UserName", "ImageFileName", "CommandLine")
+LEAD_COLUMNS: tuple[str, ...] = (
+    "_timeutc",
+    "ComputerName",
+    "UserName",
+    "ImageFileName",
+    "CommandLine",
+)
 LEAD_COLUMNS += ("ParentBaseFileName", "detection_type", "suspicion_score", "severity")
 TAIL_COLUMNS = ("TargetProcessId", "ContextProcessId")
 # The triage columns a target must fill from its own fields (the rest it computes).
-SOURCE_COLUMNS = ("_timeutc", "ComputerName", "UserName", "ImageFileName", "CommandLine")
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "_timeutc",
+    "ComputerName",
+    "UserName",
+    "ImageFileName",
+    "CommandLine",
+)
 SOURCE_COLUMNS += ("ParentBaseFileName", "TargetProcessId", "ContextProcessId")
 
 

@@ -13,6 +13,7 @@ from sigma.types import SigmaRegularExpressionFlag, SigmaString, SpecialChars
 from proxyhunt.export import platforms as pf
 from proxyhunt.export.detection import ExportRule
 from proxyhunt.export.lucene import to_lucene
+from proxyhunt.export.types import regex_value, string_value
 
 # ECS fields as written, without the backends' `.caseless` sub-fields (a custom mapping most
 # clusters do not have); case-insensitivity comes from the operators below instead.
@@ -20,8 +21,9 @@ ECS_FIELDS = pf.ECS_FIELDS
 
 
 def _regex_parts(cond: ConditionFieldEqualsValueExpression) -> tuple[str, bool]:
-    pattern = str(cond.value.regexp)
-    ignore_case = SigmaRegularExpressionFlag.IGNORECASE in cond.value.flags
+    value = regex_value(cond)
+    pattern = str(value.regexp)
+    ignore_case = SigmaRegularExpressionFlag.IGNORECASE in value.flags
     if pattern.startswith("(?i)"):
         pattern, ignore_case = pattern[4:], True
     return pattern, ignore_case
@@ -78,13 +80,13 @@ class EsqlConditionBackend(ESQLBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         field = self.escape_and_quote_field(cond.field)
-        return f"TO_LOWER({field}) LIKE {_quote(_like(cond.value, lower=True))}"
+        return f"TO_LOWER({field}) LIKE {_quote(_like(string_value(cond), lower=True))}"
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         field = self.escape_and_quote_field(cond.field)
-        return f"{field} LIKE {_quote(_like(cond.value, lower=False))}"
+        return f"{field} LIKE {_quote(_like(string_value(cond), lower=False))}"
 
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

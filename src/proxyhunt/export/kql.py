@@ -94,7 +94,9 @@ def render_kql(
 ) -> str:
     """The whole detection as one KQL query over the normalised ``events`` of ``prelude``."""
     fields = {cat: {name: name for name in names} for cat, names in categories.items()}
-    backend = KqlConditionBackend(processing_pipeline=field_pipeline(target, fields))
+    pipeline = field_pipeline(target, fields)
+    # mypy resolves this keyword to pySigma's **backend_options (typed dict) here.
+    backend = KqlConditionBackend(processing_pipeline=pipeline)  # type: ignore[arg-type]
 
     def convert(rule: ExportRule) -> str:
         return bare_query(convert_rule(backend, rule, fields))

@@ -21,21 +21,72 @@ def to_lucene(pattern: str, lower: bool = False) -> str:
 
     ``lower`` lower-cases literal characters, for matching against a lower-cased field.
     """
-    body = pattern
-    lead = trail = ""
-    if body.startswith("\\b"):
-        body, lead = body[2:], f"(.*[^{_WORD}])?"
-    elif body.startswith("^"):
-        body, lead = body[1:], ""
-    else:
-        lead = ".*"
-    if body.endswith("\\b") and not body.endswith("\\\\b"):
-        body, trail = body[:-2], f"([^{_WORD}].*)?"
-    elif body.endswith("$") and not body.endswith("\\$"):
-        body, trail = body[:-1], ""
-    else:
-        trail = ".*"
+    body, lead = _leading(pattern, lower)
+    body, trail = _trailing(body, lower)
     return lead + _translate(body, lower) + trail
+
+
+def _leading(body: str, lower: bool) -> tuple[str, str]:
+    """Translate how the pattern starts; Lucene matches the whole value, PCRE searches."""
+    for opener in ("(?:^|", "(^|"):
+        close = _group_end(body, 0)
+        if body.startswith(opener) and close is not None:
+            # "(?:^|X)" = at the start, or after X: anything-then-X is optional.
+            inner = _translate(body[len(opener) : close], lower)
+            return body[close + 1 :], f"(.*({inner}))?"
+    if body.startswith("\\b"):
+        return body[2:], f"(.*[^{_WORD}])?"
+    if body.startswith("^"):
+        return body[1:], ""
+    return body, ".*"
+
+
+def _trailing(body: str, lower: bool) -> tuple[str, str]:
+    for closer in ("|$)",):
+        start = _group_start(body)
+        if body.endswith(closer) and start is not None:
+            prefix = body[start:]
+            opener = "(?:" if prefix.startswith("(?:") else "("
+            inner = _translate(prefix[len(opener) : -len(closer)], lower)
+            return body[:start], f"(({inner}).*)?"
+    if body.endswith("\\b") and not body.endswith("\\\\b"):
+        return body[:-2], f"([^{_WORD}].*)?"
+    if body.endswith("$") and not body.endswith("\\$"):
+        return body[:-1], ""
+    return body, ".*"
+
+
+def _group_end(body: str, start: int) -> int | None:
+    """Index of the parenthesis closing the group opened at ``start``."""
+    if not body.startswith("(", start):
+        return None
+    depth, i, in_class = 0, start, False
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def _group_start(body: str) -> int | None:
+    """Index of the parenthesis opening the group that ends the pattern, if one does."""
+    for start in range(len(body)):
+        escaped = start > 0 and body[start - 1] == "\\"
+        if body[start] == "(" and not escaped and _group_end(body, start) == len(body) - 1:
+            return start
+    return None
 
 
 def _translate(body: str, lower: bool) -> str:
