@@ -75,6 +75,9 @@ def convert_rule(backend: Backend, rule: ExportRule, fields: FieldMap) -> str:
         # Keyword (field-less) searches become free-text searches that several backends render
         # as invalid or unbounded queries (KQL `"x"` alone is not a predicate); refuse them.
         raise NotCovered("keyword search without a field is not portable")
+    missing = sorted(_fields(sigma) - set(fields[rule.category]))
+    if missing:
+        raise NotCovered(f"uses {', '.join(missing)}, which this platform's events do not carry")
     try:
         queries = backend.convert_rule(sigma)
     except SigmaError as exc:
@@ -106,6 +109,16 @@ def bare_query(query: str | DeferredQueryExpression) -> str:
     if not isinstance(query, str):
         raise NotCovered("the backend needs a separate pipeline stage for this condition")
     return query
+
+
+def _fields(rule: SigmaRule) -> set[str]:
+    return {f for det in rule.detection.detections.values() for f in _fields_in(det)}
+
+
+def _fields_in(item: SigmaDetection | SigmaDetectionItem) -> set[str]:
+    if isinstance(item, SigmaDetectionItem):
+        return {item.field} if item.field else set()
+    return {f for sub in item.detection_items for f in _fields_in(sub)}
 
 
 def _has_keywords(rule: SigmaRule) -> bool:

@@ -84,18 +84,16 @@
 --     (bec0649f-d382-41eb-abee-7080597b7be3): category pipe_created has no table/event type on
 --     this target
 --   - Netsh PortProxy Rule Added or Changed (Any Syntax) (d5c5969c-31d0-458b-be93-4d21d6dd80af):
---     uses a field spark-sql has no equivalent for (mapped: Image, CommandLine, User, Computer,
---     ProcessId)
+--     uses OriginalFileName, which this platform's events do not carry
 --   - Netsh PortProxy Rule Deleted or Reset (Any Syntax) (33177e65-2d18-42e2-857a-bd57e2ce1984):
---     uses a field spark-sql has no equivalent for (mapped: Image, CommandLine, User, Computer,
---     ProcessId)
+--     uses OriginalFileName, which this platform's events do not carry
 --   - PortProxy Registry Key Created (4d99c5ee-c12d-4d5d-abe3-ac1fce39eee2): category registry_add
 --     has no table/event type on this target
 --   - PortProxy Rule Removed From the Registry (fca0a31e-0648-47ba-84fa-f93a77945f43): category
 --     registry_delete has no table/event type on this target
 --   - SSH or Plink Port Forwarding (Local, Remote, Dynamic, Tunnel Device)
---     (aeb934da-cac0-4e17-9483-a683f7ef243c): uses a field spark-sql has no equivalent for
---     (mapped: Image, CommandLine, User, Computer, ProcessId)
+--     (aeb934da-cac0-4e17-9483-a683f7ef243c): uses OriginalFileName, which this platform's events
+--     do not carry
 WITH events AS (
   SELECT *,
     concat_ws('\\', RegObjectName, RegValueName) AS TargetObject
