@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import shutil
 import struct
 import subprocess
@@ -131,12 +132,20 @@ def read_records_guarded(path: Path, timeout: float = 120.0) -> dict[str, object
         pytest.fail(f"reading {path.name} did not finish within {timeout} s (parser hang)")
     assert done.returncode == 0, f"reader process failed on {path.name}:\n{done.stderr[-2000:]}"
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["stderr"] = done.stderr
     return result
 
 
 def run_cli(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``proxyhunt ARGS`` in process: exit code, stdout, stderr."""
-    code = main(list(args))
+    try:
+        code = main(list(args))
+    finally:
+        # The CLI points the package logger at its own stderr handler; give caplog it back.
+        package = logging.getLogger("proxyhunt")
+        package.handlers.clear()
+        package.propagate = True
+        package.setLevel(logging.NOTSET)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -21,6 +21,11 @@ class Limits:
     max_compression_ratio: int = 1000  # decompressed / compressed, checked past 1 MiB out
     max_archive_members: int = 100_000
     max_nesting: int = 4  # a .zip inside a .zip inside ...
+    # EVTX is parsed in a worker process (evtx-rs can loop forever on one bad byte): it is
+    # killed after this long without a record, and runs under this address-space limit.
+    # 0 seconds parses in-process, without the watchdog.
+    evtx_stall_seconds: float = 30.0
+    evtx_worker_memory: int = 2 * 1024**3
 
 
 DEFAULT_LIMITS = Limits()

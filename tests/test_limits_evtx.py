@@ -1,0 +1,138 @@
+"""The EVTX watchdog: a parser hang or blow-up costs one chunk, never the run.
+
+Found by mutating a corpus log (``fuzz/``): setting the byte at 0x11688 of
+PanacheSysmon_vs_AtomicRedTeam01.evtx (inside chunk 1's first records) to 0x01 makes evtx 0.14
+loop forever inside Rust while holding the GIL, so neither signals nor threads can stop it in
+process. Measured: the file takes 0.01 s to read when intact, and never finishes when damaged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from hostile_inputs import (
+    EVTX_MANY_CHUNKS,
+    EVTX_MANY_CHUNKS_FIRST,
+    EVTX_MANY_CHUNKS_RECORDS,
+    evtx_copy,
+    patch,
+    pristine_ids,
+    read_records,
+    read_records_guarded,
+)
+from proxyhunt.diagnostics import Diagnostics
+from proxyhunt.sources import evtx_guard
+from proxyhunt.sources.evtx_guard import guarded_items, read_layout
+
+pytestmark = pytest.mark.corpus
+
+HANG_OFFSET = 0x11688  # chunk 1, inside the BinXML of its first record
+STALL = 2.0
+
+
+@pytest.fixture
+def hanging_evtx(tmp_path: Path) -> Path:
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "hang.evtx")
+    patch(path, HANG_OFFSET, b"\x01")
+    return path
+
+
+def _ids(path: Path, stall: float = STALL) -> tuple[list[int], Diagnostics, float]:
+    diag = Diagnostics()
+    started = time.monotonic()
+    items = list(guarded_items(str(path), path.name, diag, stall, 2 * 1024**3))
+    return [item["event_record_id"] for item in items], diag, time.monotonic() - started
+
+
+def test_parser_hang_costs_one_chunk_and_the_rest_is_read(hanging_evtx: Path) -> None:
+    ids, diag, elapsed = _ids(hanging_evtx)
+
+    chunk1 = range(EVTX_MANY_CHUNKS_FIRST[1] + 1, EVTX_MANY_CHUNKS_FIRST[2] + 1)
+    assert ids == [i for i in range(1, EVTX_MANY_CHUNKS_RECORDS + 1) if i not in chunk1]
+    assert diag.warnings == [
+        "hang.evtx: chunk 1 @0x11000: skipped (corrupt chunk): parser stopped responding; "
+        "the rest of this chunk was not read"
+    ]
+    assert diag.skipped == len(chunk1)
+    # A guard against hanging CI, far above the stall limit, not a timing assertion.
+    assert elapsed < 60
+
+
+def test_worker_is_reused_across_files_and_replaced_after_a_hang(hanging_evtx: Path) -> None:
+    clean = evtx_copy(EVTX_MANY_CHUNKS, hanging_evtx.parent / "clean.evtx")
+    _ids(clean)
+    first = evtx_guard._worker
+    _ids(clean)
+    assert evtx_guard._worker is first, "one worker process serves file after file"
+    _ids(hanging_evtx)
+    _ids(clean)
+    assert evtx_guard._worker is not first
+    assert first is not None and not first.alive(), "the stuck worker was killed"
+
+
+def test_in_process_mode_gives_the_same_records(tmp_path: Path) -> None:
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
+    guarded, _, _ = _ids(path)
+    inline, diag, _ = _ids(path, stall=0)
+    assert guarded == inline == list(range(1, EVTX_MANY_CHUNKS_RECORDS + 1))
+    assert not diag.partial
+
+
+def test_worker_runs_under_the_memory_limit(tmp_path: Path) -> None:
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
+    list(guarded_items(str(path), "clean.evtx", Diagnostics(), STALL, 1536 * 1024**2))
+    worker = evtx_guard._worker
+    assert worker is not None
+    limits = Path(f"/proc/{worker.process.pid}/limits").read_text()
+    line = next(row for row in limits.splitlines() if row.startswith("Max address space"))
+    assert str(1536 * 1024**2) in line
+
+
+def test_a_dying_worker_costs_one_chunk_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed by its memory limit (or any crash) looks like this to the reader."""
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
+    evtx_guard._drop_worker()
+    monkeypatch.setattr(evtx_guard, "_WORKER_START", "import sys; sys.stdin.readline()")
+    diag = Diagnostics()
+    items = list(guarded_items(str(path), "clean.evtx", diag, STALL, 0))
+    evtx_guard._drop_worker()
+
+    assert items == []
+    assert diag.partial
+    # Restarts are bounded: a file that kills every worker is given up, and said so.
+    assert len(diag.warnings) <= evtx_guard.MAX_RESTARTS + 2, diag.warnings
+    assert all("@0x" in line for line in diag.warnings), diag.warnings
+    assert any("parser process died" in line for line in diag.warnings)
+
+
+def test_layout_reads_headers_only(tmp_path: Path) -> None:
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
+    with path.open("rb") as handle:
+        layout = read_layout(handle)
+    states = [chunk.state for chunk in layout.chunks]
+    assert states == ["ok"] * 15 + ["empty"] * 2
+    assert sum(chunk.expected for chunk in layout.chunks) == EVTX_MANY_CHUNKS_RECORDS
+
+
+def test_reader_uses_the_watchdog(hanging_evtx: Path) -> None:
+    """Through the registry, as a scan reads it; in a child process, since it may hang."""
+    result = read_records_guarded(hanging_evtx, timeout=90)
+    ids = pristine_ids(EVTX_MANY_CHUNKS)
+    lost = ids[EVTX_MANY_CHUNKS_FIRST[1] : EVTX_MANY_CHUNKS_FIRST[2]]
+    assert result["ids"] == [i for i in ids if i not in lost]
+    assert any("chunk 1 @0x11000" in line for line in result["warnings"]), result  # type: ignore[attr-defined]
+
+
+def test_record_id_zero_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "id0.evtx")
+    patch(path, 0x1000 + 0x200 + 8, b"\0" * 8)
+    with caplog.at_level(logging.WARNING, logger="proxyhunt"):
+        records, diag = read_records([path])
+    assert len(records) == EVTX_MANY_CHUNKS_RECORDS
+    assert "record id 0" in caplog.text
