@@ -136,7 +136,7 @@ def read_records_guarded(path: Path, timeout: float = 120.0) -> dict[str, object
     return result
 
 
-def run_cli(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run_cli(args: Sequence[str], capfd: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``proxyhunt ARGS`` in process: exit code, stdout, stderr."""
     try:
         code = main(list(args))
@@ -146,7 +146,7 @@ def run_cli(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[in
         package.handlers.clear()
         package.propagate = True
         package.setLevel(logging.NOTSET)
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     return code, captured.out, captured.err
 
 

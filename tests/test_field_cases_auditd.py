@@ -20,8 +20,8 @@ from proxyhunt.model import PROCESS_CREATION
 LINUX = {"category": "process_creation", "product": "linux"}
 
 
-def _hits(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict], str]:
-    code, out, err = run_cli(scan_args(path), capsys)
+def _hits(path: Path, capfd: pytest.CaptureFixture[str]) -> tuple[int, list[dict], str]:
+    code, out, err = run_cli(scan_args(path), capfd)
     return code, jsonl_rows(out), err
 
 
@@ -49,8 +49,8 @@ def test_c26_quoted_is_text_unquoted_is_hex(tmp_path: Path, with_syscall: bool) 
     assert "ProxyCommand=nc 10.0.0.5 22" in command
 
 
-def test_c26_proxycommand_is_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, hits, err = _hits(write(tmp_path / "audit.log", C26), capsys)
+def test_c26_proxycommand_is_found(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    code, hits, err = _hits(write(tmp_path / "audit.log", C26), capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 1
 
@@ -72,8 +72,8 @@ def test_c28_nul_separated_proctitle_keeps_every_argument(tmp_path: Path) -> Non
     assert [e.fields["CommandLine"] for e in events] == [SSH_L], diag.warnings
 
 
-def test_c28_local_forward_is_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, hits, err = _hits(write(tmp_path / "audit.log", C28), capsys)
+def test_c28_local_forward_is_found(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    code, hits, err = _hits(write(tmp_path / "audit.log", C28), capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 1
 
@@ -130,7 +130,7 @@ def test_c29_node_prefix_and_crlf_make_one_clean_event(tmp_path: Path) -> None:
 
 
 def test_c29_key_rule_and_dynamic_socks_match(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     path = write(tmp_path / "audit.log", C29)
     (event,) = read_events([path])[0]
@@ -143,6 +143,6 @@ def test_c29_key_rule_and_dynamic_socks_match(
     )
     assert compile_rules([key_rule]).match(event)
 
-    code, hits, err = _hits(path, capsys)
+    code, hits, err = _hits(path, capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 1

@@ -54,8 +54,8 @@ def only_event(path: Path) -> Event:
     return events[0]
 
 
-def hits_for(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict], str]:
-    code, out, err = run_cli(scan_args(path), capsys)
+def hits_for(path: Path, capfd: pytest.CaptureFixture[str]) -> tuple[int, list[dict], str]:
+    code, out, err = run_cli(scan_args(path), capfd)
     return code, jsonl_rows(out), err
 
 
@@ -152,10 +152,10 @@ C08_ALIGNED = {
 
 
 def test_c08_shifted_values_are_reported_not_evaluated_silently(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     path = write(tmp_path / "sysmon3.json", ndjson(C08_SHIFTED, C08_ALIGNED))
-    code, _, err = hits_for(path, capsys)
+    code, _, err = hits_for(path, capfd)
 
     assert re.search(r"line 1\b.*misaligned", err, re.I), err
     assert not re.search(r"line 2\b.*misaligned", err, re.I), "a well-formed event is not flagged"
@@ -217,8 +217,8 @@ def test_c09_zoneless_time_alone_is_not_taken_as_utc(tmp_path: Path) -> None:
     assert event.time != datetime(2020, 5, 1, 22, 56, 47, tzinfo=UTC)
 
 
-def test_c09_netsh_rule_matches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, hits, err = hits_for(write(tmp_path / "mordor.json", ndjson(C09)), capsys)
+def test_c09_netsh_rule_matches(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    code, hits, err = hits_for(write(tmp_path / "mordor.json", ndjson(C09)), capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 1
 
@@ -373,10 +373,10 @@ def test_c23_4688_fields_map_to_sysmon_names(tmp_path: Path) -> None:
 
 
 def test_c23_empty_command_line_is_a_reported_coverage_gap(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     path = write(tmp_path / "4688.json", ndjson({**C23, "CommandLine": ""}))
-    _, _, err = hits_for(path, capsys)
+    _, _, err = hits_for(path, capfd)
     assert re.search(r"command[- ]?line", err, re.I), err
 
 
@@ -415,8 +415,8 @@ def test_c24_only_process_sources_are_process_creation(tmp_path: Path) -> None:
     assert [matching([non_exe], e) for e in events] == [False, False, False]
 
 
-def test_c24_plink_on_4688_is_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, hits, err = hits_for(write(tmp_path / "a.json", ndjson(C24_A)), capsys)
+def test_c24_plink_on_4688_is_flagged(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    code, hits, err = hits_for(write(tmp_path / "a.json", ndjson(C24_A)), capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 1
 
@@ -486,9 +486,9 @@ def test_c30_duplicate_keys_do_not_stop_the_file(tmp_path: Path) -> None:
 
 
 def test_c30_audisp_json_remote_forward_is_found(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    code, hits, err = hits_for(write(tmp_path / "audisp.json", C30_LINE), capsys)
+    code, hits, err = hits_for(write(tmp_path / "audisp.json", C30_LINE), capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 1
 
@@ -528,9 +528,9 @@ def test_c35_sigmahq_plink_rule_on_sysmon_only(tmp_path: Path) -> None:
 
 
 def test_c35_renamed_plink_is_flagged_on_both_sources(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     path = write(tmp_path / "p.json", ndjson(C35_SYSMON, C35_4688))
-    code, hits, err = hits_for(path, capsys)
+    code, hits, err = hits_for(path, capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 2

@@ -75,9 +75,9 @@ def test_c01_cut_file_keeps_its_first_chunk_and_is_named(folder_with_cut_file: P
 
 
 def test_c01_folder_run_reports_good_file_hits_and_exits_partial(
-    folder_with_cut_file: Path, capsys: pytest.CaptureFixture[str]
+    folder_with_cut_file: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run_cli(scan_args(folder_with_cut_file), capsys)
+    code, out, err = run_cli(scan_args(folder_with_cut_file), capfd)
 
     assert code == exitcodes.PARTIAL_HITS, err
     hits = jsonl_rows(out)
@@ -89,17 +89,17 @@ def test_c01_folder_run_reports_good_file_hits_and_exits_partial(
 
 
 def test_c01_strict_turns_the_loss_into_a_failure(
-    folder_with_cut_file: Path, capsys: pytest.CaptureFixture[str]
+    folder_with_cut_file: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run_cli(scan_args(folder_with_cut_file, extra=["--strict"]), capsys)
+    code, out, err = run_cli(scan_args(folder_with_cut_file, extra=["--strict"]), capfd)
 
     assert code == exitcodes.STRICT
     assert jsonl_rows(out), "hits are still written under --strict"
 
 
-def test_c01_clean_copy_exits_differently(tmp_path: Path, capsys) -> None:
+def test_c01_clean_copy_exits_differently(tmp_path: Path, capfd) -> None:
     good = evtx_copy(EVTX_PORTPROXY, tmp_path / "good.evtx")
-    code, _, err = run_cli(scan_args(good), capsys)
+    code, _, err = run_cli(scan_args(good), capfd)
     assert code == exitcodes.HITS, err
 
 
@@ -202,7 +202,7 @@ def test_c04_record_id_zero_is_flagged(tmp_path: Path) -> None:
     assert "record id 0" in str(result["stderr"]), "record id 0 must be reported"
 
 
-def test_c04_a_folder_of_damaged_logs_always_finishes(tmp_path: Path, capsys) -> None:
+def test_c04_a_folder_of_damaged_logs_always_finishes(tmp_path: Path, capfd) -> None:
     folder = tmp_path / "mixed"
     evtx_copy(EVTX_PORTPROXY, folder / "a_good.evtx")
     for name, offset, value in [
@@ -212,7 +212,7 @@ def test_c04_a_folder_of_damaged_logs_always_finishes(tmp_path: Path, capsys) ->
     ]:
         patch_u32(evtx_copy(EVTX_MANY_CHUNKS, folder / name), offset, value)
 
-    code, out, err = run_cli(scan_args(folder), capsys)
+    code, out, err = run_cli(scan_args(folder), capfd)
     assert code == exitcodes.PARTIAL_HITS, err
     assert jsonl_rows(out)
     for name in ("b_size0.evtx", "c_sizeb8.evtx", "d_magic.evtx"):
