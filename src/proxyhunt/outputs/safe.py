@@ -57,12 +57,18 @@ def scrub_surrogates(value: str) -> str:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+# In CSV, TAB, CR and LF are data the quoting already carries; every other control or
+# invisible character is shown as an escape, because CSV is often printed to a terminal.
+_CSV_MAP = {c: text for c, text in _TERMINAL_MAP.items() if c not in (0x09, 0x0A, 0x0D)}
+
+
 def for_csv(value: str) -> str:
     """Prefix a would-be formula with a quote so a spreadsheet shows it as text.
 
     Leading spaces do not protect a cell (spreadsheets trim them), so they are looked past.
+    Escape sequences and invisible characters become visible escapes, as on a terminal.
     """
-    value = scrub_surrogates(value)
+    value = scrub_surrogates(value).translate(_CSV_MAP)
     if value.lstrip(" ").startswith(_FORMULA_START):
         return "'" + value
     return value
