@@ -218,3 +218,19 @@ def test_auditd_with_thousands_of_open_events_stays_bounded(
     assert len(records) == 30_000, "each event is emitted exactly once"
     assert most_open <= auditd.PENDING_LINES + 1
     assert stream.read_bytes == len(lines)
+
+
+def test_rule_errors_are_one_problem_per_line_and_escaped(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    write(rules / "a\x1b]0;owned\x07.yml", b"title: [unclosed\n")
+    write(rules / "b.yml", RULE.format(value="!!python/object:os.system {}").encode())
+    data = write(tmp_path / "in.json", ndjson(EVENT))
+    code, _, err = run_cli(scan_args(data, extra=["--rules", str(rules)]), capfd)
+
+    assert code == exitcodes.RULES
+    assert "\x1b" not in err and "\x07" not in err
+    problem_lines = [line for line in err.splitlines() if line.lstrip().startswith("- ")]
+    assert len(problem_lines) == 2, err
+    assert "a\\x1b]0;owned\\x07.yml" in problem_lines[0]

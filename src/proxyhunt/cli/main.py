@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProxyhuntError as exc:
         if args.debug:
             raise
-        print(f"proxyhunt: error: {for_terminal(str(exc))}", file=sys.stderr)
+        # Escaped line by line: a message may list several problems, one per line, and
+        # every line can quote attacker text (file names, rule values).
+        lines = [for_terminal(line) for line in str(exc).splitlines() or [""]]
+        print(f"proxyhunt: error: {lines[0]}", *lines[1:], sep="\n", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # `proxyhunt scan ... | head` closed the pipe: not an error of ours.
