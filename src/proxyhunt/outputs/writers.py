@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from proxyhunt.outputs import safe
+from proxyhunt.outputs.html import write_html
 from proxyhunt.outputs.rows import REFERENCE_COLUMNS, columns, row
 from proxyhunt.score import Hit, Profile
 
@@ -88,4 +89,5 @@ WRITERS: dict[str, Writer] = {
     "csv": write_csv,
     "jsonl": write_jsonl,
     "json": write_json,
+    "html": write_html,
 }
