@@ -223,3 +223,16 @@ def test_scan_interrupted_mid_write_keeps_the_old_output(
     assert code == exitcodes.INTERRUPTED, err
     assert target.read_text() == "old\n"
     assert os.listdir(target.parent) == ["hits.jsonl"]
+
+
+def test_html_report_escapes_every_hostile_value(
+    hostile_folder: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if "html" not in writers.WRITERS:
+        pytest.skip("no HTML writer")
+    xss = PORTPROXY + 'connectport=3389 <script>alert(1)</script> "><img src=x onerror=alert(2)>'
+    write(hostile_folder / "xss.json", ndjson(_sysmon(xss)))
+    _, out, err = _scan(hostile_folder, "html", capfd)
+    assert "<script>alert" not in out and "<img src=x" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    _assert_terminal_safe(out.replace("\r", ""), "the HTML report")
