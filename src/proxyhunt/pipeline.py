@@ -23,12 +23,13 @@ from proxyhunt.sources.base import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
     from proxyhunt.engine import RuleSet
+    from proxyhunt.engines.local import ScanProgress
     from proxyhunt.tuning.allowlist import AllowEntry, Allowlist
 
 log = logging.getLogger("proxyhunt.pipeline")
 
-# Called now and then with (events so far, hits so far, the current source).
-ProgressCallback = Callable[[int, int, str], None]
+# Called after each piece of work with where the scan is (files, bytes, events, hits).
+ProgressCallback = Callable[["ScanProgress"], None]
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -113,26 +114,38 @@ def scan(
     allowlist: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: ProgressCallback | None = None,
+    jobs: int | None = None,
+    prefilter: bool = True,
 ) -> ScanResult:
-    """Hunt ``paths`` with ``profile`` (plus user ``rules``); hits come newest first."""
-    detector = Detector.load(profile, rules)
+    """Hunt ``paths`` with ``profile`` (plus user ``rules``); hits come newest first.
+
+    ``jobs`` processes share the work (default: every core); the hits, their order and the
+    diagnostics are the same for any number. ``prefilter=False`` decodes every record even
+    where the rules' raw patterns show it cannot match (see proxyhunt.engines.prefilter).
+    """
+    from proxyhunt.engine import compile_rules
+    from proxyhunt.engines.local import LocalScan, Setup, default_jobs
+    from proxyhunt.rules.loader import load_profile, load_rules
+
+    sigma_rules, loaded = load_rules(load_profile(profile), rules)
+    detector = Detector(loaded, compile_rules(sigma_rules))
     allow = _load_allowlist(allowlist)
     diag = Diagnostics()
     result = ScanResult(detector.profile, [], diagnostics=diag, rules=len(detector.ruleset))
+    setup = Setup(profile, tuple(rules), limits, prefilter)
+    local = LocalScan(
+        detector, setup, diag, jobs or default_jobs(), rules=sigma_rules, progress_callback=progress
+    )
 
     hits: list[Hit] = []
-    for event in iter_events(paths, diag, limits):
-        result.events += 1
-        hit = detector.hit(event)
-        if hit is not None:
-            entry = allow.match(hit) if allow is not None else None
-            if entry is None:
-                hits.append(hit)
-            else:
-                result.suppressed.append((hit, entry))
-        if progress is not None and result.events % 4096 == 0:
-            progress(result.events, len(hits), event.source)
+    for hit in local.hits(paths):
+        entry = allow.match(hit) if allow is not None else None
+        if entry is None:
+            hits.append(hit)
+        else:
+            result.suppressed.append((hit, entry))
 
+    result.events = local.events
     result.hits = newest_first(hits)
     return result
 

@@ -49,6 +49,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar even on a terminal"
     )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="processes to use (default: all cores); results are the same for any N",
+    )
     parser.set_defaults(run=run)
 
 
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             rules=args.rules,
             allowlist=args.allowlist,
             progress=progress,
+            jobs=args.jobs,
         )
 
     _write(result, args)
@@ -69,6 +78,16 @@ def run(args: argparse.Namespace) -> int:
     if args.show_suppressed:
         print_suppressed(result, sys.stderr)
     return exit_code(result, strict=args.strict)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes >= 1, got {text!r}")
+    return value
 
 
 def _check_paths(paths: list[str]) -> None:

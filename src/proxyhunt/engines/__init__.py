@@ -1,0 +1,1 @@
+"""Ways to run the rule pack at scale: the raw-line prefilter, parallel local scans, Spark."""

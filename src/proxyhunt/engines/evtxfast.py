@@ -1,0 +1,123 @@
+"""EVTX files with the prefilter: records that cannot match are counted, not decoded.
+
+evtx-rs renders each record as JSON text. Batches of those texts go through one Hyperscan
+pass (:class:`~proxyhunt.engines.prefilter.RecordPrefilter`); a record no rule could match
+is counted as one event without ``json`` decoding, flattening or normalising, which is most
+of the cost of a record. Every other record takes exactly the EVTX reader's path, and chunk
+errors and truncation are reported by the reader's own helpers, so diagnostics read the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import evtx as evtx_rs
+
+from proxyhunt.diagnostics import Diagnostics
+from proxyhunt.engines.fdrfast import NORMALISE_ERRORS
+from proxyhunt.model import KIND_WINDOWS, Record
+from proxyhunt.sources import evtx as reader
+from proxyhunt.sources.base import Limits
+from proxyhunt.sources.jsonlog import loads
+
+if TYPE_CHECKING:
+    from proxyhunt.engines.prefilter import RecordPrefilter
+    from proxyhunt.pipeline import Detector
+    from proxyhunt.score import Hit
+
+log = logging.getLogger("proxyhunt.engines")
+
+BATCH = 256
+# evtx-rs always renders a System block; a record without one goes the reader's way.
+_SYSTEM = '"System":'
+
+
+@dataclass
+class RecordsOutcome:
+    events: int = 0
+    hits: list[Hit] = field(default_factory=list)
+
+
+def scan_evtx(
+    stream: BinaryIO,
+    source: str,
+    diag: Diagnostics,
+    limits: Limits,
+    prefilter: RecordPrefilter | None,
+    detector: Detector,
+) -> RecordsOutcome:
+    """Hits of one EVTX stream, in record order."""
+    out = RecordsOutcome()
+    reported: set[str] = set()
+    parser = evtx_rs.PyEvtxParser(stream, number_of_threads=1)
+    items = reader._items(parser.records_json(), source, diag, reported)
+    count = 0
+    try:
+        for batch in _batches(items):
+            count += len(batch)
+            _scan_batch(batch, source, diag, limits, prefilter, detector, out)
+    except Exception as exc:
+        # As the registry does for any reader: a bug on one file costs that file's rest.
+        log.debug("%s: evtx fast path failed", source, exc_info=True)
+        diag.skip(source, f"after record {count}", "reader error", f"{type(exc).__name__}: {exc}")
+        return out
+    reader._report_cut(stream, reported, source, diag)
+    return out
+
+
+def _batches(items: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _scan_batch(
+    batch: list[dict[str, Any]],
+    source: str,
+    diag: Diagnostics,
+    limits: Limits,
+    prefilter: RecordPrefilter | None,
+    detector: Detector,
+    out: RecordsOutcome,
+) -> None:
+    from proxyhunt.normalise import normalise
+
+    texts = [item["data"] for item in batch]
+    verdicts = prefilter.batch(texts) if prefilter is not None else [True] * len(texts)
+    counted = 0
+    for item, text, candidate in zip(batch, texts, verdicts, strict=True):
+        if len(text) > limits.max_record_bytes:
+            diag.skip(source, reader._locator(item), "record too large")
+            continue
+        if not candidate and _SYSTEM in text:
+            counted += 1
+            continue
+        data = reader.flatten(loads(text))
+        if data is None:
+            diag.skip(source, reader._locator(item), "not an event record")
+            continue
+        diag.read(reader.FMT)
+        locator = f"record {data.get('EventRecordID') or item.get('event_record_id')}"
+        record = Record(KIND_WINDOWS, data, source, locator, reader.FMT)
+        try:
+            event = normalise(record)
+        except NORMALISE_ERRORS as exc:
+            diag.skip(source, locator, "cannot normalise", repr(exc))
+            continue
+        if event is None:
+            continue
+        out.events += 1
+        hit = detector.hit(event)
+        if hit is not None:
+            out.hits.append(hit)
+    if counted:
+        diag.read(reader.FMT, counted)
+        out.events += counted
