@@ -57,11 +57,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="processes to use (default: all cores); results are the same for any N",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="where to run: this machine (default) or Apache Spark (paths Spark can read: "
+        "local, hdfs://, s3a:// through your Spark configuration)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_paths(args.paths)
+    if args.engine == "local":
+        _check_paths(args.paths)  # Spark paths may be remote (hdfs://, s3a://)
+
+    if args.engine == "spark":
+        result = _scan_on_spark(args)
+        _write(result, args)
+        print_summary(result, sys.stderr)
+        if args.show_suppressed:
+            print_suppressed(result, sys.stderr)
+        return exit_code(result, strict=args.strict)
 
     with progress_for(sys.stderr, enabled=not args.no_progress) as progress:
         result = scan(
@@ -78,6 +94,19 @@ def run(args: argparse.Namespace) -> int:
     if args.show_suppressed:
         print_suppressed(result, sys.stderr)
     return exit_code(result, strict=args.strict)
+
+
+def _scan_on_spark(args: argparse.Namespace) -> ScanResult:
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        raise UsageError("--engine spark needs PySpark: pip install 'proxyhunt[spark]'")
+    from proxyhunt.engines import spark
+
+    result: ScanResult = spark.scan(
+        args.paths, profile=args.profile, rules=args.rules, allowlist=args.allowlist
+    )
+    return result
 
 
 def _positive(text: str) -> int:

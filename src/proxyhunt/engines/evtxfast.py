@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import evtx as evtx_rs
 
@@ -42,17 +42,19 @@ class RecordsOutcome:
 
 
 def scan_evtx(
-    stream: BinaryIO,
+    path: str,
     source: str,
     diag: Diagnostics,
     limits: Limits,
     prefilter: RecordPrefilter | None,
     detector: Detector,
 ) -> RecordsOutcome:
-    """Hits of one EVTX stream, in record order."""
+    """Hits of one EVTX file, in record order."""
     out = RecordsOutcome()
     reported: set[str] = set()
-    parser = evtx_rs.PyEvtxParser(stream, number_of_threads=1)
+    # A path, not a file object: evtx-rs then reads the file itself, about five times faster
+    # than through Python read() calls.
+    parser = evtx_rs.PyEvtxParser(path, number_of_threads=1)
     items = reader._items(parser.records_json(), source, diag, reported)
     count = 0
     try:
@@ -64,7 +66,8 @@ def scan_evtx(
         log.debug("%s: evtx fast path failed", source, exc_info=True)
         diag.skip(source, f"after record {count}", "reader error", f"{type(exc).__name__}: {exc}")
         return out
-    reader._report_cut(stream, reported, source, diag)
+    with open(path, "rb") as stream:
+        reader._report_cut(stream, reported, source, diag)
     return out
 
 

@@ -211,10 +211,9 @@ def _run_evtx(task: Task, matcher: Matcher) -> TaskResult:
     from proxyhunt.engines.evtxfast import scan_evtx
 
     result = TaskResult(task, bytes=task.size)
-    with open(task.path, "rb") as stream:
-        out = scan_evtx(
-            stream, task.source, result.diag, matcher.limits, matcher.windows, matcher.detector
-        )
+    out = scan_evtx(
+        task.path, task.source, result.diag, matcher.limits, matcher.windows, matcher.detector
+    )
     result.events = out.events
     result.hits = [(None, hit) for hit in out.hits]
     return result
