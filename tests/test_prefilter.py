@@ -1,0 +1,171 @@
+"""The raw-line prefilter never drops a line the engine would match (a superset property)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+
+import hyperscan
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.fdr import PROXY
+from proxyhunt.engines import prefilter, rawjson
+from proxyhunt.engines.fdrfast import LinesOutcome, scan_block
+from proxyhunt.pipeline import Detector
+from proxyhunt.rules.loader import load_profile, load_rules
+from proxyhunt.sources.base import DEFAULT_LIMITS
+from proxyhunt.validate import load_scenarios
+
+
+def _matches(pattern: str, data: bytes) -> bool:
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[pattern.encode()], flags=hyperscan.HS_FLAG_CASELESS)
+    found: list[int] = []
+    db.scan(data, match_event_handler=lambda *args: found.append(1))
+    return bool(found)
+
+
+def _raw(value: str) -> bytes:
+    return json.dumps(value).encode()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value"),
+    [
+        (rawjson.literal("listenport="), "netsh listenport=80"),
+        (rawjson.literal("c:\\windows\\"), "C:\\Windows\\x"),
+        (rawjson.regex(r"(?:^|\s)-[LRD]\s"), "ssh -R 1:2:3 u@h"),
+        (rawjson.regex(r"^nc\.exe$"), "nc.exe"),
+        (rawjson.regex(r"v[46]tov[46]"), "add V4TOV4"),
+        (rawjson.regex(r"[^|;&]+\|"), "a b | c"),
+        (rawjson.regex(r"é"), "café"),
+    ],
+)
+def test_patterns_match_the_encoded_value(pattern: str, value: str) -> None:
+    assert _matches(pattern, _raw(value))
+    assert _matches(pattern, json.dumps(value, ensure_ascii=False).encode())
+    escaped = _raw(value).replace(b"=", b"\\u003d").replace(b"/", b"\\/")
+    assert _matches(pattern, escaped)
+
+
+def test_a_backslash_matches_doubled_exports() -> None:
+    # Logstash doubles backslashes and the Windows normaliser undoes it.
+    doubled = json.dumps("C:\\\\Windows\\\\netsh.exe").encode()
+    assert _matches(rawjson.literal("\\windows\\netsh.exe"), doubled)
+
+
+def test_patterns_stay_inside_one_line() -> None:
+    assert not _matches(rawjson.regex(r"a[^x]b"), b'{"v": "a"}\n{"w": "b"}')
+
+
+def test_folds_to_ascii_is_complete() -> None:
+    assert rawjson.folds_to_ascii() == rawjson.FOLDS_TO_ASCII
+
+
+# -- the property on whole FDR lines ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[Detector, prefilter.LinePrefilter]:
+    rules, profile = load_rules(load_profile("default"))
+    from proxyhunt.engine import compile_rules
+
+    plan, everything = prefilter.plan_falcon(rules)
+    assert not everything, "the default pack should be prefilterable on FDR"
+    return Detector(profile, compile_rules(rules)), prefilter.LinePrefilter(plan)
+
+
+def _command_lines() -> list[str]:
+    """Tunnel command lines: the bench's real ones and every scenario's (all formats)."""
+    lines = [p.cmd.format(t="1a2b", n=7, u="alice", p=8080, a="203.0.113.9") for p in PROXY]
+    for scenario in load_scenarios():
+        for item in scenario.inputs:
+            text = item.data.decode("utf-8", "replace")
+            for key in ('"CommandLine": "', "CommandLine</Data>", 'CommandLine">'):
+                start = text.find(key)
+                if start >= 0:
+                    rest = text[start + len(key) :]
+                    end = min(i for i in (rest.find('"'), rest.find("<"), len(rest)) if i >= 0)
+                    lines.append(rest[:end].replace("\\\\", "\\"))
+    return sorted({line for line in lines if line.strip()})
+
+
+COMMAND_LINES = _command_lines()
+IMAGES = [
+    "\\Device\\HarddiskVolume2\\Windows\\System32\\netsh.exe",
+    "\\Device\\HarddiskVolume3\\Users\\Public\\plink.exe",
+    "\\Device\\HarddiskVolume3\\Windows\\System32\\OpenSSH\\ssh.exe",
+    "/usr/bin/ssh",
+    "/usr/bin/socat",
+    "/usr/local/bin/chisel",
+    "C:\\Tools\\nc.exe",
+    "/bin/bash",
+]
+ODD_CHARS = ["\u212a", "\u017f", "\u00df", "é", "\\", '"', "=", "/", "\t", " ", "'", "|", "&"]
+
+
+def _mutate(text: str, rng: random.Random) -> str:
+    out = []
+    for ch in text:
+        roll = rng.random()
+        if roll < 0.05:
+            out.append(ch.swapcase())
+        elif roll < 0.07:
+            out.append(rng.choice(ODD_CHARS) + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _encode(event: dict[str, str], style: int) -> bytes:
+    text = json.dumps(event, ensure_ascii=bool(style & 1))
+    if style & 2:
+        text = text.replace("=", "\\u003d").replace("<", "\\u003c").replace("&", "\\u0026")
+    if style & 4:
+        text = text.replace("/", "\\/")
+    if style & 8:
+        text = text.replace(": ", ":").replace(", ", ",")
+    return text.encode()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    picks=st.lists(
+        st.tuples(
+            st.sampled_from(COMMAND_LINES),
+            st.sampled_from(IMAGES),
+            st.integers(0, 15),
+            st.integers(0, 2**32),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_every_matching_line_is_a_candidate(
+    setup: tuple[Detector, prefilter.LinePrefilter], picks: list[tuple[str, str, int, int]]
+) -> None:
+    logging.disable(logging.WARNING)
+    detector, lines_prefilter = setup
+    block_lines = []
+    for command, image, style, seed in picks:
+        rng = random.Random(seed)
+        event = {
+            "event_simpleName": rng.choice(["ProcessRollup2", "SyntheticProcessRollup2"]),
+            "event_platform": rng.choice(["Win", "Lin", "Mac"]),
+            "timestamp": "1717200000000",
+            "aid": "0" * 32,
+            "ImageFileName": _mutate(image, rng),
+            "CommandLine": _mutate(command, rng),
+            "ParentBaseFileName": rng.choice(["cmd.exe", "bash", "ssh"]),
+        }
+        block_lines.append(_encode(event, style))
+    block = b"\n".join(block_lines) + b"\n"
+    full, filtered = LinesOutcome(), LinesOutcome()
+    scan_block(block, None, detector, "t", DEFAULT_LIMITS, full)
+    scan_block(block, lines_prefilter, detector, "t", DEFAULT_LIMITS, filtered)
+    expected = [(n, hit.rules) for n, hit in full.hits]
+    assert [(n, hit.rules) for n, hit in filtered.hits] == expected
+    assert filtered.events == full.events
