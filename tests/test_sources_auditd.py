@@ -317,6 +317,7 @@ def test_normalise_ssh_dynamic() -> None:
         "User": "1000",
         "CurrentDirectory": "/home/alice",
         "Computer": "srv01.example.local",
+        "key": "tunnel",
     }
     assert "ParentImage" not in event.fields
     assert event.time == datetime(2023, 11, 14, 22, 15, 0, 100000, tzinfo=UTC)

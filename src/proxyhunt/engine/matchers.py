@@ -133,7 +133,9 @@ def _pattern_test(parts: list[str | SpecialChars], fragments: tuple[str, ...]) -
     options.log_errors = False
     options.dot_nl = True  # a Sigma wildcard matches any character, newlines included
     compiled = re2.compile(regex, options)
-    return StringTest("pattern", "", lambda v: compiled.fullmatch(v) is not None, fragments)
+    return StringTest(
+        "pattern", "", lambda v: _re2_call(compiled.fullmatch, v) is not None, fragments
+    )
 
 
 def _glob_piece(part: str | SpecialChars) -> str:
@@ -191,7 +193,19 @@ def compile_regex(value: SigmaRegularExpression) -> tuple[StrTest, Literals]:
         compiled = re2.compile(f"(?{inline}){pattern}" if inline else pattern, options)
     except re2.error as err:
         raise UnsupportedValue(_re2_reason(pattern, err)) from None
-    return (lambda v: compiled.search(v) is not None), regex_literals(pattern)
+    return (lambda v: _re2_call(compiled.search, v) is not None), regex_literals(pattern)
+
+
+def _re2_call(method: Callable[[str], Any], value: str) -> Any:
+    """``method(value)``, also for text with lone surrogates (RE2 needs valid UTF-8).
+
+    A JSON ``\\ud800`` escape in a hostile command line would otherwise raise out of the
+    engine and stop the run; the surrogate becomes U+FFFD, as in every output.
+    """
+    try:
+        return method(value)
+    except UnicodeEncodeError:
+        return method(value.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
 
 
 def _re2_reason(pattern: str, err: re2.error) -> str:

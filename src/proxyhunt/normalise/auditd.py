@@ -73,6 +73,8 @@ def _fields(data: dict[str, Any]) -> dict[str, str | None]:
         "User": _user(data),
         "CurrentDirectory": data.get("cwd"),
         "Computer": data.get("node"),
+        # The audit rule's key (auditctl -k): Sigma's auditd rules select on it.
+        "key": data.get("key"),
     }
     return {name: str(value) for name, value in candidates.items() if value is not None}
 

@@ -102,10 +102,20 @@ def _process(data: dict[str, Any]) -> dict[str, str | None]:
             "ParentProcessId": "ParentProcessId",
         },
     )
+    if fields.get("Image") in (None, "", "/") and fields.get("CommandLine"):
+        # Container children are reported with ImageFileName "/": argv[0] names the program.
+        fields["Image"] = _argv0(fields["CommandLine"] or "")
     user = _user(data)
     if user is not None:
         fields["User"] = user
     return fields
+
+
+def _argv0(command_line: str) -> str:
+    stripped = command_line.lstrip()
+    if stripped.startswith('"'):
+        return stripped[1:].split('"', 1)[0]
+    return stripped.split(maxsplit=1)[0] if stripped else ""
 
 
 def _network(data: dict[str, Any], initiated: str) -> dict[str, str | None]:

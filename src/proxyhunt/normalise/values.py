@@ -29,6 +29,7 @@ _ISO = re.compile(
 )
 
 _BACKSLASH_RUN = re.compile(r"\\+")
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+\Z")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -120,6 +121,9 @@ def pid(value: Any) -> str | None:
             return str(int(value, 16))
         except ValueError:
             return value
+    if value and _GROUPED.match(value):
+        # Spreadsheet exports group digits: "6,108" is process 6108.
+        return value.replace(",", "")
     return value
 
 

@@ -8,6 +8,7 @@ only ``Computer``, so they are counted without costing much.
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 from typing import Any
 
@@ -49,6 +50,13 @@ _NETWORK_FIELDS = (
 _REGISTRY_FIELDS = (
     "EventType", "Image", "ProcessId", "ProcessGuid", "TargetObject", "Details", "NewName",
     "User", "RuleName",
+)  # fmt: skip
+# Windows Filtering Platform connection events (permitted, blocked, listen).
+_WFP_EVENTS = (5154, 5155, 5156, 5157, 5158, 5159)
+_WFP_FIELDS = (
+    "ProcessID", "Application", "Direction", "SourceAddress", "SourcePort", "DestAddress",
+    "DestPort", "Protocol", "FilterRTID", "LayerName", "LayerRTID", "RemoteUserID",
+    "RemoteMachineID",
 )  # fmt: skip
 _PIPE_FIELDS = ("EventType", "Image", "ProcessId", "ProcessGuid", "PipeName", "User", "RuleName")
 _4688_FIELDS = (
@@ -102,6 +110,10 @@ def build(
     elif schema == SECURITY and eid == 4688:
         category, fields = PROCESS_CREATION, _process_4688(data)
         service = service or SECURITY
+    elif schema == SECURITY and eid in _WFP_EVENTS:
+        category, fields = OTHER, _copy(data, _WFP_FIELDS)
+        fields["EventID"] = str(eid)
+        service = service or SECURITY
     else:
         category, fields = OTHER, {}
         service = service or schema or (channel.lower() or "windows")
@@ -139,7 +151,9 @@ def _sysmon(data: dict[str, Any], eid: int | None) -> tuple[str, dict[str, str |
     if eid == 1:
         return PROCESS_CREATION, _copy(data, _PROCESS_FIELDS)
     if eid == 3:
-        return NETWORK_CONNECTION, _copy(data, _NETWORK_FIELDS)
+        fields = _copy(data, _NETWORK_FIELDS)
+        check_network_fields(fields)
+        return NETWORK_CONNECTION, fields
     if eid in (12, 13, 14):
         fields = _copy(data, _REGISTRY_FIELDS)
         return _registry_category(eid, fields.get("EventType")), fields
@@ -150,6 +164,49 @@ def _sysmon(data: dict[str, Any], eid: int | None) -> tuple[str, dict[str, str |
             fields["PipeName"] = html.unescape(fields["PipeName"] or "")
         return PIPE_CREATED, fields
     return OTHER, {}
+
+
+def check_network_fields(fields: dict[str, str | None]) -> None:
+    """Refuse a Sysmon network event whose values sit under the wrong names.
+
+    Forwarded or re-rendered events can shift every value one field along (an empty
+    SourcePortName, a different manifest): the ports then hold host names and the
+    addresses hold ports, and rules would read nonsense without any error.
+    """
+    wrong = [
+        f"{name}={value!r}"
+        for name, value in fields.items()
+        if value and name in _NETWORK_TYPES and not _NETWORK_TYPES[name](value)
+    ]
+    if wrong:
+        raise ValueError(f"misaligned fields: {', '.join(wrong)}")
+
+
+def _is_port(value: str) -> bool:
+    return value.isdigit() and int(value) <= 65535
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _is_bool(value: str) -> bool:
+    return value.lower() in ("true", "false")
+
+
+_NETWORK_TYPES = {
+    "SourcePort": _is_port,
+    "DestinationPort": _is_port,
+    "SourceIp": _is_address,
+    "DestinationIp": _is_address,
+    "SourceIsIpv6": _is_bool,
+    "DestinationIsIpv6": _is_bool,
+    "Initiated": _is_bool,
+}
 
 
 def _registry_category(eid: int, event_type: str | None) -> str:

@@ -358,8 +358,9 @@ def _execve_argv(records: list[AuditRecord], interpreted: bool) -> tuple[list[st
                 part.setdefault(int(m[2]), _arg_bytes(value, interpreted))
     for index, parts in pieces.items():
         whole.setdefault(index, b"".join(parts[k] for k in sorted(parts)))
-    count = argc if argc is not None else (max(whole) + 1 if whole else 0)
-    argv = [whole[i].decode("utf-8", "replace") for i in range(count) if i in whole]
+    # Only the indexes present are visited: a hostile argc or index of 10**30 must not make
+    # this loop over the range (found by fuzzing).
+    argv = [whole[i].decode("utf-8", "replace") for i in sorted(whole) if argc is None or i < argc]
     return argv, argc
 
 

@@ -1,25 +1,25 @@
 """Windows EVTX files, parsed by evtx-rs (the ``evtx`` package) behind a small typed adapter.
 
 evtx-rs renders each record as JSON; we flatten ``System`` + ``EventData`` (or one level of
-``UserData``) into the flat dict Mordor exports use. A corrupt chunk makes the iterator
-raise ``RuntimeError`` once per chunk and then carry on with the next one, so each error is
-caught per item and reported once with the chunk's file offset.
+``UserData``) into the flat dict Mordor exports use. The parser runs under the watchdog of
+:mod:`proxyhunt.sources.evtx_guard` (evtx-rs can loop forever on a damaged record), which
+also reports every lost chunk once, with its number and file offset, and cut files.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-import evtx as evtx_rs
-
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.model import KIND_WINDOWS, Record
 from proxyhunt.sources.base import Limits
+from proxyhunt.sources.evtx_guard import guarded_items, local_path
 from proxyhunt.sources.jsonlog import loads
-from proxyhunt.sources.registry import ensure_seekable
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +45,51 @@ class EvtxReader:
     def read(
         self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
     ) -> Iterator[Record]:
-        # One thread per file: parallelism is across files, and order stays deterministic.
-        stream = ensure_seekable(stream)
-        parser = evtx_rs.PyEvtxParser(stream, number_of_threads=1)
-        reported: set[str] = set()
-        for item in _items(parser.records_json(), source, diag, reported):
-            if len(item["data"]) > limits.max_record_bytes:
-                diag.skip(source, _locator(item), "record too large")
-                continue
-            data = flatten(loads(item["data"]))
-            if data is None:
-                diag.skip(source, _locator(item), "not an event record")
-                continue
-            diag.read(FMT)
-            locator = f"record {data.get('EventRecordID') or item.get('event_record_id')}"
-            yield Record(KIND_WINDOWS, data, source, locator, FMT)
-        _report_cut(stream, reported, source, diag)
+        # evtx-rs runs in a watchdog worker (it can loop forever on one bad byte); the
+        # guard also counts and locates every chunk the parser lost, cut files included.
+        path, temporary = local_path(stream)
+        try:
+            items = guarded_items(
+                path, source, diag, limits.evtx_stall_seconds, limits.evtx_worker_memory
+            )
+            for item in items:
+                record = _record(item, source, diag, limits)
+                if record is not None:
+                    yield record
+        finally:
+            if temporary:
+                os.unlink(path)
+
+
+def _record(item: dict[str, Any], source: str, diag: Diagnostics, limits: Limits) -> Record | None:
+    locator = f"record {item.get('event_record_id')}"
+    if len(item["data"]) > limits.max_record_bytes:
+        diag.skip(source, locator, "record too large")
+        return None
+    document = _decode(item["data"])
+    data = flatten(document) if isinstance(document, dict) else None
+    if data is None:
+        diag.skip(source, locator, "not an event record")
+        return None
+    diag.read(FMT)
+    locator = f"record {data.get('EventRecordID') or item.get('event_record_id')}"
+    return Record(KIND_WINDOWS, data, source, locator, FMT)
+
+
+def _decode(text: str) -> Any:
+    try:
+        return loads(text)
+    except ValueError:
+        pass
+    # evtx-rs renders some damaged strings with raw control characters, which strict JSON
+    # parsers refuse; the lenient stdlib mode keeps the record (found by fuzzing).
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        return None
+
+
+# -- unguarded helpers, still used by engines/evtxfast.py (in-process evtx-rs) ------------
 
 
 def _locator(item: dict[str, Any]) -> str:

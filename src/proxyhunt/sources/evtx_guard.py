@@ -209,7 +209,8 @@ class _Run:
             if chunk.state == "empty" or (chunk.state == "ok" and not lost and not chunk.problem):
                 continue
             if chunk.state == "bad signature":
-                reason, detail, lost = "bad chunk signature", chunk.problem, max(lost, 1)
+                detail = f"bad chunk signature: {chunk.problem or 'not ElfChnk'}"
+                reason, lost = "corrupt chunk", max(lost, 1)
             elif chunk.state == "truncated":
                 # The chunks the header lists beyond the cut are part of the same loss.
                 reason = "truncated file"

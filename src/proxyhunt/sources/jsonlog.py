@@ -135,7 +135,8 @@ def _values(
     stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
 ) -> Iterator[tuple[str, Any]]:
     """Top-level JSON values with their locators, in line mode when the file allows it."""
-    first = stream.readline(limits.max_line_bytes + 1)
+    # Exports written by Windows tools often start with a UTF-8 byte order mark.
+    first = stream.readline(limits.max_line_bytes + 1).removeprefix(b"\xef\xbb\xbf")
     value, problem = parse_line(first, limits)
     if problem is None and isinstance(value, dict):
         yield "line 1", value
@@ -197,13 +198,19 @@ def _document_values(
         locator = f"element {index}" if in_array else f"record {index}"
         value, problem = scanner.decode()
         if problem:
-            # Without a parse there is no telling where the next value starts: stop here.
             diag.skip(source, locator, *split_reason(problem))
+            if value is SKIPPED:
+                continue
+            # Without a parse there is no telling where the next value starts: stop here.
             return
         if isinstance(value, dict | list) and too_deep(value, limits.max_json_depth):
             diag.skip(source, locator, "JSON nesting too deep")
             continue
         yield locator, value
+
+
+# A value that was parsed but is not used (over a limit): the scan can go on after it.
+SKIPPED = object()
 
 
 class _Scanner:
@@ -258,7 +265,10 @@ class _Scanner:
                 if self._more() or not self._eof:
                     continue
                 return None, f"invalid JSON: {exc.msg} at offset {exc.pos}"
-            self._pos = end
+            start, self._pos = self._pos, end
+            if end - start > self._limits.max_record_bytes:
+                # Parsed whole from the buffered window: skip it, the next one is readable.
+                return SKIPPED, f"record too large: over {self._limits.max_record_bytes} bytes"
             return value, None
 
 
@@ -383,6 +393,8 @@ def _from_flat(obj: dict[str, Any]) -> dict[str, Any]:
     data["EventID"] = event_id(obj.get("EventID"))
     data["Provider"] = obj.get("SourceName") or obj.get("ProviderName") or obj.get("Provider")
     data["Computer"] = obj.get("Hostname") or obj.get("Computer")
+    if "EventRecordID" not in data and "RecordNumber" in obj:
+        data["EventRecordID"] = obj["RecordNumber"]
     return data
 
 

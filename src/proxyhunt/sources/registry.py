@@ -145,6 +145,10 @@ def read_path(path: str, diag: Diagnostics, limits: Limits = DEFAULT_LIMITS) -> 
     diag.files += 1
     try:
         yield from read_stream(stream, source, diag, limits)
+    except Exception as exc:
+        # Last resort: whatever one hostile file does, the run goes on with the next.
+        log.debug("%s: reading failed", source, exc_info=True)
+        diag.skip(source, "file", "reader error", f"{type(exc).__name__}: {exc}")
     finally:
         if path != STDIN:
             stream.close()
@@ -163,10 +167,15 @@ def read_stream(
         if depth >= limits.max_nesting:
             diag.skip(source, "byte 0", "archive nesting limit", f"deeper than {depth} levels")
             return
-        if head[:2] == _GZIP_MAGIC:
-            yield from _read_gzip(stream, source, diag, limits, depth)
-        else:
-            yield from _read_zip(stream, source, diag, limits, depth)
+        container = _read_gzip if head[:2] == _GZIP_MAGIC else _read_zip
+        try:
+            yield from container(stream, source, diag, limits, depth)
+        except Exception as exc:
+            # zipfile and zlib raise more than their documented errors on crafted archives
+            # (ValueError "negative seek value" was found by fuzzing): lose this container,
+            # report it, and go on with the run.
+            log.debug("%s: container failed", source, exc_info=True)
+            diag.skip(source, "archive", "corrupt archive", f"{type(exc).__name__}: {exc}")
         return
     if not head:
         log.debug("%s: empty", source)
@@ -373,7 +382,7 @@ class MemberStream(_Guarded):
     def _fill(self) -> None:
         try:
             data = self._member.read(_OUT_CHUNK)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
             self._fail("corrupt archive member", str(exc))
             return
         if not data:
@@ -449,7 +458,7 @@ def _read_member(
         return
     try:
         handle = archive.open(info)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
         diag.skip(member_source, "byte 0", "corrupt archive member", str(exc))
         return
     with handle:
