@@ -151,7 +151,20 @@ def run_cli(args: Sequence[str], capfd: pytest.CaptureFixture[str]) -> tuple[int
 
 
 def scan_args(*paths: Path | str, fmt: str = "jsonl", extra: Sequence[str] = ()) -> list[str]:
-    return ["scan", *map(str, paths), "--format", fmt, "--no-progress", *extra]
+    # One process: pool workers exit without flushing a captured (block-buffered) stderr, so
+    # their warnings would be lost to capfd. The parallel path is run as a real subprocess in
+    # test_limits_evtx.py.
+    return ["scan", *map(str, paths), "--format", fmt, "--no-progress", "--jobs", "1", *extra]
+
+
+def run_cli_subprocess(args: Sequence[str], timeout: float = 120) -> tuple[int, str, str]:
+    """``proxyhunt ARGS`` as a real process (the default, parallel path): code, out, err."""
+    command = [sys.executable, "-m", "proxyhunt.cli.main", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"proxyhunt {' '.join(args[:2])} did not finish within {timeout} s")
+    return done.returncode, done.stdout, done.stderr
 
 
 def jsonl_rows(text: str) -> list[dict[str, object]]:

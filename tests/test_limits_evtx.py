@@ -18,12 +18,17 @@ from hostile_inputs import (
     EVTX_MANY_CHUNKS,
     EVTX_MANY_CHUNKS_FIRST,
     EVTX_MANY_CHUNKS_RECORDS,
+    EVTX_PORTPROXY,
     evtx_copy,
+    jsonl_rows,
     patch,
     pristine_ids,
     read_records,
     read_records_guarded,
+    run_cli_subprocess,
+    truncate,
 )
+from proxyhunt.cli import exitcodes
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.sources import evtx_guard
 from proxyhunt.sources.evtx_guard import guarded_items, read_layout
@@ -136,3 +141,25 @@ def test_record_id_zero_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixtu
         records, diag = read_records([path])
     assert len(records) == EVTX_MANY_CHUNKS_RECORDS
     assert "record id 0" in caplog.text
+
+
+def test_default_parallel_scan_survives_a_hanging_log(hanging_evtx: Path) -> None:
+    """The whole CLI, as a user runs it: a folder with a log that hangs evtx-rs still ends."""
+    folder = hanging_evtx.parent
+    evtx_copy(EVTX_PORTPROXY, folder / "good.evtx")
+    args = ["scan", str(folder), "--format", "jsonl", "--no-progress"]
+    code, out, err = run_cli_subprocess(args, timeout=90)
+    assert code == exitcodes.PARTIAL_HITS, err
+    assert jsonl_rows(out), "the good log's hits are reported"
+    assert "hang.evtx: chunk 1 @0x11000" in err
+
+
+def test_default_parallel_scan_prints_located_warnings(tmp_path: Path) -> None:
+    folder = tmp_path / "triage"
+    evtx_copy(EVTX_PORTPROXY, folder / "good.evtx")
+    cut = evtx_copy(EVTX_PORTPROXY, folder / "cut.evtx")
+    truncate(cut, 0x1000 + 0x10000 + 0x8000)
+    args = ["scan", str(folder), "--format", "jsonl", "--no-progress"]
+    code, out, err = run_cli_subprocess(args)
+    assert code == exitcodes.PARTIAL_HITS, err
+    assert "cut.evtx: chunk 1 @0x11000: skipped (truncated file)" in err
