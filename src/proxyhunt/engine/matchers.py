@@ -297,9 +297,21 @@ def number_test(value: SigmaNumber) -> StrTest:
     text = str(number)
 
     def test(v: str) -> bool:
-        return v == text or parse_number(v) == number
+        return v == text or parse_number(v) == number or _hex_number(v) == number
 
     return test
+
+
+def _hex_number(value: str) -> int | None:
+    """``0x100`` as 256: Windows writes masks and ids in hex, and a YAML 1.1 loader turns an
+    unquoted ``0x100`` in a rule into the number 256 (field case C22)."""
+    text = value.strip()
+    if text[:2].lower() != "0x":
+        return None
+    try:
+        return int(text, 16)
+    except ValueError:
+        return None
 
 
 _COMPARE: dict[CompareOperators, Callable[[float, float], bool]] = {
