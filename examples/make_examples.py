@@ -270,8 +270,9 @@ def auditd_lines() -> list[str]:
             for i, a in enumerate(argv)
         )
         lines.append(
-            f"node=web01 type=SYSCALL {stamp}: arch=c000003e syscall=59 success=yes exit=0 a0=5581 a1=5582 "
-            f"a2=5583 a3=8 items=2 ppid={ppid} pid={pid} auid=1001 uid=1001 gid=1001 euid=1001 "
+            f"node=web01 type=SYSCALL {stamp}: arch=c000003e syscall=59 success=yes exit=0 "
+            f"a0=5581 a1=5582 a2=5583 a3=8 items=2 ppid={ppid} pid={pid} auid=1001 uid=1001 "
+            "gid=1001 euid=1001 "
             "suid=1001 fsuid=1001 egid=1001 sgid=1001 fsgid=1001 tty=pts0 ses=7 "
             f'comm="{argv[0][:15]}" exe="{exe}" key="exec"'
         )
