@@ -2,8 +2,9 @@
 
 Raw random bytes almost never get past the file and chunk signatures, so the fuzz input is
 read as a list of edits (offset, bytes) applied to a copy of a corpus log's first three
-chunks. evtx-rs runs in the watchdog's worker: a parser hang there is handled (a located
-loss), while any exception or hang in proxyhunt's own code is a crash.
+chunks, and read by the EVTX reader as a scan does. evtx-rs runs in the watchdog's worker: a
+parser hang there is handled (a located loss), while any exception or hang in proxyhunt's
+own code is a crash.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ with atheris.instrument_imports():
     from common import EVTX_BASE, LIMITS, diagnostics
 
     from proxyhunt.sources import evtx as evtx_reader
-    from proxyhunt.sources.evtx_guard import guarded_items
 
 _BASE = b""
 _PATH = ""
@@ -40,10 +40,9 @@ def _edited(data: bytes) -> bytes:
 def test_one_input(data: bytes) -> None:
     with open(_PATH, "wb") as handle:
         handle.write(_edited(data))
-    diag = diagnostics()
-    for item in guarded_items(_PATH, "fuzz.evtx", diag, LIMITS.evtx_stall_seconds, 2 * 1024**3):
-        document = evtx_reader.loads(item["data"])
-        evtx_reader.flatten(document)
+    with open(_PATH, "rb") as stream:
+        for _ in evtx_reader.READER.read(stream, "fuzz.evtx", diagnostics(), LIMITS):
+            pass
 
 
 if __name__ == "__main__":
