@@ -19,7 +19,15 @@ from typing import Any
 import pytest
 from sigma.rule import SigmaRule
 
-from hostile_inputs import jsonl_rows, ndjson, read_events, read_records, run_cli, scan_args
+from hostile_inputs import (
+    jsonl_rows,
+    ndjson,
+    read_events,
+    read_records,
+    run_cli,
+    run_cli_subprocess,
+    scan_args,
+)
 from hostile_inputs import write_bytes as write
 from proxyhunt.cli import exitcodes
 from proxyhunt.engine import compile_rules
@@ -242,6 +250,20 @@ def test_c11_ndjson_first_line_survives_bom_and_crlf(
     assert not diag.partial
     for event in events:
         assert not any(str(v).endswith("\r") for v in event.fields.values() if v)
+
+
+def test_c11_falcon_ndjson_first_line_survives_bom_and_crlf(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    first = {**C14, "aid": "a1"}
+    second = {**C14, "aid": "a1", "CommandLine": "whoami"}
+    path = write(tmp_path / "fdr.ndjson", b"\xef\xbb\xbf" + ndjson(first, second, eol=b"\r\n"))
+    events, diag = read_events([path])
+    assert [e.fields["CommandLine"] for e in events] == [C14["CommandLine"], "whoami"]
+    assert not diag.partial, diag.warnings
+    # The default (parallel, prefiltered) scan path too.
+    code, out, err = run_cli_subprocess(["scan", str(path), "-f", "jsonl", "--no-progress"])
+    assert code == exitcodes.HITS, err
 
 
 def test_c11_json_array_with_bom(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 _READ_CHUNK = 1024 * 1024
 _BOM = "\ufeff"
+_BOM_BYTES = b"\xef\xbb\xbf"
 # Keys under which exports wrap a list of events in one object.
 _CONTAINER_KEYS = ("events", "records", "Records", "value", "rows")
 # Top-level objects that show an event was mapped to ECS (winlogbeat ingest pipelines).
@@ -93,6 +94,9 @@ def too_deep(value: Any, limit: int) -> bool:
 
 def parse_line(line: bytes, limits: Limits) -> tuple[Any, str | None]:
     """``(object, None)`` or ``(None, reason)`` for one JSON line."""
+    if line.startswith(_BOM_BYTES):
+        # The first line of an export written by a Windows tool (field case C11).
+        line = line[len(_BOM_BYTES) :]
     try:
         value = loads(line)
     except RecursionError:
