@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -12,7 +13,7 @@ from proxyhunt.cli import exitcodes
 from proxyhunt.cli.progress import progress_for
 from proxyhunt.cli.summary import print_summary, print_suppressed
 from proxyhunt.errors import UsageError
-from proxyhunt.outputs.atomic import atomic_text
+from proxyhunt.outputs.atomic import atomic_text, check_writable
 from proxyhunt.outputs.writers import WRITERS
 from proxyhunt.pipeline import ScanResult, scan
 
@@ -70,6 +71,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.engine == "local":
         _check_paths(args.paths)  # Spark paths may be remote (hdfs://, s3a://)
+    if args.output:
+        # Before the scan, not after an hour of it.
+        check_writable(args.output, args.paths)
 
     if args.engine == "spark":
         result = _scan_on_spark(args)
@@ -123,6 +127,8 @@ def _check_paths(paths: list[str]) -> None:
     missing = [p for p in paths if p != "-" and not Path(p).exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if paths.count("-") > 1:
+        raise UsageError("stdin (-) can be read only once")
 
 
 def _write(result: ScanResult, args: argparse.Namespace) -> None:
@@ -132,9 +138,17 @@ def _write(result: ScanResult, args: argparse.Namespace) -> None:
         target = atomic_text(args.output, newline="" if args.format == "csv" else None)
     else:
         target = nullcontext(sys.stdout)
-    with target as out:
-        stream: TextIO = out
-        writer(result.hits, result.profile, stream)
+    try:
+        with target as out:
+            stream: TextIO = out
+            writer(result.hits, result.profile, stream)
+    except BrokenPipeError:
+        # `proxyhunt scan ... | head`: the reader has had enough. The summary and the exit
+        # code still report the whole run; later writes to stdout must not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output or 'output'}: {exc.strerror}") from exc
 
 
 def exit_code(result: ScanResult, strict: bool) -> int:
