@@ -202,9 +202,9 @@ def test_auditd_with_thousands_of_open_events_stays_bounded(
     most_open = 0
     original = auditd._Assembler.add
 
-    def counting(self: auditd._Assembler, rec: auditd.AuditRecord):  # type: ignore[no-untyped-def]
+    def counting(self: auditd._Assembler, rec: auditd.AuditRecord, size: int = 0):  # type: ignore[no-untyped-def]
         nonlocal most_open
-        yield from original(self, rec)
+        yield from original(self, rec, size)
         most_open = max(most_open, len(self.open))
 
     monkeypatch.setattr(auditd._Assembler, "add", counting)

@@ -226,3 +226,40 @@ def test_nothing_readable_exits_6(tmp_path: Path, capfd: pytest.CaptureFixture[s
     path = write(tmp_path / "junk.bin", b"\x00\x01 nothing")
     code, _, err = run_cli(scan_args(path), capfd)
     assert code == exitcodes.NO_INPUT, err
+
+
+def test_one_audit_event_cannot_hold_more_than_the_record_limit(tmp_path: Path) -> None:
+    # Thousands of EXECVE records claiming one serial: only max_record_bytes of them are kept.
+    line = 'type=EXECVE msg=audit(1700000000.1:7): argc=2 a0="ssh" a1="' + "x" * 1000 + '"\n'
+    path = write(tmp_path / "audit.log", (line * 3000).encode())
+    records, diag = read(path, Limits(max_record_bytes=100_000))
+    assert len(records) == 1
+    assert diag.skipped_by_reason["audit event too large"] > 2000
+    assert "line 9" in diag.warnings[0] or "line 10" in diag.warnings[0], diag.warnings[0]
+
+
+def test_open_audit_events_are_flushed_before_memory_grows(tmp_path: Path) -> None:
+    # Events never closed by EOE and each under the limit: together they are flushed early.
+    lines = [
+        f'type=EXECVE msg=audit(1700000000.1:{n}): argc=2 a0="ssh" a1="{"y" * 9000}"\n'
+        for n in range(500)
+    ]
+    path = write(tmp_path / "audit.log", "".join(lines).encode())
+    from proxyhunt.sources import auditd
+
+    most = 0
+    original = auditd._Assembler._emit
+
+    def watching(self: auditd._Assembler, event):  # type: ignore[no-untyped-def]
+        nonlocal most
+        most = max(most, self.pending_bytes)
+        yield from original(self, event)
+
+    auditd._Assembler._emit = watching  # type: ignore[method-assign]
+    try:
+        records, diag = read(path, Limits(max_record_bytes=50_000))
+    finally:
+        auditd._Assembler._emit = original  # type: ignore[method-assign]
+    assert len(records) == 500, "every event is still emitted, once"
+    assert not diag.partial
+    assert most <= 5 * 50_000

@@ -47,6 +47,8 @@ PENDING_LINES = 1024
 # A hostile file could claim thousands of records for one serial; past this many the rest
 # of that event is dropped with a counted skip.
 MAX_RECORDS_PER_EVENT = 4096
+# Open events may hold this many times Limits.max_record_bytes of lines in all.
+_PENDING_EVENTS = 4
 
 # The kernel caps PROCTITLE at this many bytes (PATH_MAX-free fixed buffer in auditsc.c).
 PROCTITLE_CAP = 128
@@ -121,6 +123,7 @@ class _OpenEvent:
     first_line: int
     last_line: int
     records: list[AuditRecord] = field(default_factory=list)
+    size: int = 0  # bytes of the lines held
 
 
 # ---------------------------------------------------------------------------------------
@@ -473,32 +476,44 @@ def assemble(records: list[AuditRecord]) -> tuple[dict[str, Any] | None, bool]:
 class _Assembler:
     """Open events keyed by (node, time, serial), closed by EOE or by distance in lines."""
 
-    def __init__(self, source: str, diag: Diagnostics, window: int) -> None:
+    def __init__(self, source: str, diag: Diagnostics, window: int, max_bytes: int) -> None:
         self.source = source
         self.diag = diag
         self.window = window
+        # One event holds at most max_bytes of lines, and all open events together at most
+        # _PENDING_EVENTS_BYTES of them: a file of endless records under one serial, or of
+        # never-closed events, cannot grow memory without bound.
+        self.max_bytes = max_bytes
+        self.pending_bytes = 0
         self.open: OrderedDict[tuple[str | None, str, int], _OpenEvent] = OrderedDict()
 
-    def add(self, rec: AuditRecord) -> Iterator[Record]:
+    def add(self, rec: AuditRecord, size: int = 0) -> Iterator[Record]:
         key = (rec.node, rec.stamp, rec.serial)
         event = self.open.get(key)
         if event is None:
             event = self.open[key] = _OpenEvent(first_line=rec.line, last_line=rec.line)
         self.open.move_to_end(key)
         event.last_line = rec.line
-        if len(event.records) >= MAX_RECORDS_PER_EVENT:
+        if len(event.records) >= MAX_RECORDS_PER_EVENT or event.size + size > self.max_bytes:
             self.diag.skip(
                 self.source,
                 f"line {rec.line}",
                 "audit event too large",
-                f"serial {rec.serial} has over {MAX_RECORDS_PER_EVENT} records",
+                f"serial {rec.serial} has over {MAX_RECORDS_PER_EVENT} records "
+                f"or {self.max_bytes} bytes",
             )
         elif rec.type != "EOE":
             event.records.append(rec)
+            event.size += size
+            self.pending_bytes += size
         if rec.type == "EOE":
             del self.open[key]
             yield from self._emit(event)
         yield from self._expire(rec.line)
+        while self.pending_bytes > _PENDING_EVENTS * self.max_bytes and self.open:
+            # Too much held open: close the stalest event now rather than wait for its EOE.
+            _, stalest = self.open.popitem(last=False)
+            yield from self._emit(stalest)
 
     def finish(self) -> Iterator[Record]:
         while self.open:
@@ -515,6 +530,7 @@ class _Assembler:
             yield from self._emit(event)
 
     def _emit(self, event: _OpenEvent) -> Iterator[Record]:
+        self.pending_bytes -= event.size
         if not event.records:
             return
         self.diag.read(FORMAT)
@@ -556,7 +572,7 @@ class AuditdReader:
     def read(
         self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
     ) -> Iterator[Record]:
-        assembler = _Assembler(source, diag, self.window)
+        assembler = _Assembler(source, diag, self.window, limits.max_record_bytes)
         for lineno, raw in iter_bounded_lines(stream, limits.max_line_bytes):
             if raw is None:
                 diag.skip(
@@ -571,7 +587,7 @@ class AuditdReader:
             except AuditLineError as exc:
                 diag.skip(source, f"line {lineno}", exc.reason, exc.detail)
                 continue
-            yield from assembler.add(rec)
+            yield from assembler.add(rec, len(raw))
         yield from assembler.finish()
 
 
