@@ -163,3 +163,27 @@ def test_default_parallel_scan_prints_located_warnings(tmp_path: Path) -> None:
     code, out, err = run_cli_subprocess(args)
     assert code == exitcodes.PARTIAL_HITS, err
     assert "cut.evtx: chunk 1 @0x11000: skipped (truncated file)" in err
+
+
+def test_a_forked_process_starts_its_own_worker(tmp_path: Path) -> None:
+    """Parallel scans fork: a child must not talk to its parent's worker over shared pipes."""
+    import multiprocessing
+
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
+    parent_ids, _, _ = _ids(path)
+    parent_worker = evtx_guard._worker
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        results = pool.map(_child_read, [str(path)] * 4)
+    for ids, worker_pid in results:
+        assert ids == parent_ids
+        assert parent_worker is not None and worker_pid != parent_worker.process.pid
+    assert parent_worker is evtx_guard._worker and parent_worker.alive()
+    assert _ids(path)[0] == parent_ids, "the parent's worker still answers correctly"
+
+
+def _child_read(path: str) -> tuple[list[int], int]:
+    items = list(guarded_items(path, "child.evtx", Diagnostics(), STALL, 2 * 1024**3))
+    worker = evtx_guard._worker
+    assert worker is not None
+    return [item["event_record_id"] for item in items], worker.process.pid

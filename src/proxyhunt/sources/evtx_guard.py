@@ -336,6 +336,8 @@ class Worker:
 
     def __init__(self, memory: int) -> None:
         self.memory = memory
+        # A forked scanning process inherits this object: only its creator may use it.
+        self.owner = os.getpid()
         self.process = subprocess.Popen(
             [sys.executable, "-c", _WORKER_START, str(memory)],
             stdin=subprocess.PIPE,
@@ -377,6 +379,8 @@ _worker: Worker | None = None
 
 def _get_worker(memory: int) -> Worker:
     global _worker
+    if _worker is not None and _worker.owner != os.getpid():
+        _worker = None  # the parent's worker, inherited through fork: leave it to the parent
     if _worker is None or not _worker.alive() or _worker.memory != memory:
         if _worker is not None and _worker.alive():
             _worker.kill()
