@@ -3,8 +3,8 @@
 evtx-rs renders each record as JSON text. Batches of those texts go through one Hyperscan
 pass (:class:`~proxyhunt.engines.prefilter.RecordPrefilter`); a record no rule could match
 is counted as one event without ``json`` decoding, flattening or normalising, which is most
-of the cost of a record. Every other record takes exactly the EVTX reader's path, and chunk
-errors and truncation are reported by the reader's own helpers, so diagnostics read the same.
+of the cost of a record. Every other record takes exactly the EVTX reader's path (its guarded
+parser and its record helper), so losses are reported the same way.
 """
 
 from __future__ import annotations
@@ -14,14 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import evtx as evtx_rs
-
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines.fdrfast import NORMALISE_ERRORS
-from proxyhunt.model import KIND_WINDOWS, Record
 from proxyhunt.sources import evtx as reader
 from proxyhunt.sources.base import Limits
-from proxyhunt.sources.jsonlog import loads
+from proxyhunt.sources.evtx_guard import guarded_items
 
 if TYPE_CHECKING:
     from proxyhunt.engines.prefilter import RecordPrefilter
@@ -49,13 +46,14 @@ def scan_evtx(
     prefilter: RecordPrefilter | None,
     detector: Detector,
 ) -> RecordsOutcome:
-    """Hits of one EVTX file, in record order."""
+    """Hits of one EVTX file, in record order.
+
+    Records come from the EVTX reader's own guarded parser (evtx-rs in a watchdog worker
+    that also locates every lost chunk), so hangs are caught and losses reported as in a
+    plain scan.
+    """
     out = RecordsOutcome()
-    reported: set[str] = set()
-    # A path, not a file object: evtx-rs then reads the file itself, about five times faster
-    # than through Python read() calls.
-    parser = evtx_rs.PyEvtxParser(path, number_of_threads=1)
-    items = reader._items(parser.records_json(), source, diag, reported)
+    items = guarded_items(path, source, diag, limits.evtx_stall_seconds, limits.evtx_worker_memory)
     count = 0
     try:
         for batch in _batches(items):
@@ -65,9 +63,6 @@ def scan_evtx(
         # As the registry does for any reader: a bug on one file costs that file's rest.
         log.debug("%s: evtx fast path failed", source, exc_info=True)
         diag.skip(source, f"after record {count}", "reader error", f"{type(exc).__name__}: {exc}")
-        return out
-    with open(path, "rb") as stream:
-        reader._report_cut(stream, reported, source, diag)
     return out
 
 
@@ -97,23 +92,17 @@ def _scan_batch(
     verdicts = prefilter.batch(texts) if prefilter is not None else [True] * len(texts)
     counted = 0
     for item, text, candidate in zip(batch, texts, verdicts, strict=True):
-        if len(text) > limits.max_record_bytes:
-            diag.skip(source, reader._locator(item), "record too large")
-            continue
-        if not candidate and _SYSTEM in text:
+        if not candidate and _SYSTEM in text and len(text) <= limits.max_record_bytes:
             counted += 1
             continue
-        data = reader.flatten(loads(text))
-        if data is None:
-            diag.skip(source, reader._locator(item), "not an event record")
+        # The reader's own steps: size limit, lenient decoding, flattening, locator.
+        record = reader._record(item, source, diag, limits)
+        if record is None:
             continue
-        diag.read(reader.FMT)
-        locator = f"record {data.get('EventRecordID') or item.get('event_record_id')}"
-        record = Record(KIND_WINDOWS, data, source, locator, reader.FMT)
         try:
             event = normalise(record)
         except NORMALISE_ERRORS as exc:
-            diag.skip(source, locator, "cannot normalise", repr(exc))
+            diag.skip(source, record.locator, "cannot normalise", repr(exc))
             continue
         if event is None:
             continue

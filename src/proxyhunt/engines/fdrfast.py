@@ -61,14 +61,16 @@ def blocks(stream: BinaryIO, limits: Limits, out: LinesOutcome) -> Iterator[byte
                 out.bytes += len(carry)
                 yield carry
             return
-        buf = carry + data
-        cut = buf.rfind(b"\n") + 1
+        # One copy per block: the carried partial line joined to the new data up to its last
+        # newline (a 4 MiB block is not worth copying twice).
+        cut = data.rfind(b"\n") + 1
         if cut:
-            out.bytes += cut
-            yield buf[:cut]
-            carry = buf[cut:]
+            block = b"".join((carry, memoryview(data)[:cut])) if carry else data[:cut]
+            out.bytes += len(block)
+            yield block
+            carry = data[cut:]
         else:
-            carry = buf
+            carry += data
         if len(carry) > limit:
             # No newline within limit + 1 bytes: the reader's "line too long".
             out.bytes += len(carry) + _drain(stream)
@@ -98,12 +100,10 @@ def scan_block(
     """Count the lines of ``block``, decode the candidates, collect hits and skips."""
     from proxyhunt.normalise import normalise
 
-    lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
     base = out.lines
     starts = _all_starts(block) if prefilter is None else prefilter.candidates(block)
-    out.lines += lines
     decoded = 0
-    # Line numbers by counting newlines between consecutive candidates (linear overall).
+    # Line numbers by counting newlines between consecutive candidates: one pass in all.
     position, number = 0, base + 1
     for start in starts:
         number += block.count(b"\n", position, start)
@@ -134,6 +134,9 @@ def scan_block(
         hit = detector.hit(event)
         if hit is not None:
             out.hits.append((number, hit))
+    lines = number - base - 1 + block.count(b"\n", position)
+    lines += 0 if block.endswith(b"\n") else 1
+    out.lines = base + lines
     # Lines never decoded are plain flat objects of strings: one record and one event each.
     skipped = lines - decoded
     out.records += skipped

@@ -20,11 +20,14 @@ import threading
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines import fdrfast
+from proxyhunt.errors import ProxyhuntError
 from proxyhunt.sources import registry
 from proxyhunt.sources.base import Limits
 
@@ -139,9 +142,12 @@ def _prefilters(rules: Sequence[Any]) -> tuple[LinePrefilter | None, RecordPrefi
 _MATCHER: Matcher | None = None
 
 
-def _init_worker(setup: Setup) -> None:
+def _init_worker(setup: Setup, log_level: int) -> None:
     global _MATCHER
     if _MATCHER is None or _MATCHER.setup != setup:
+        # A worker that did not fork from the parent has none of its logging set-up: keep
+        # at least its verbosity, so --quiet stays quiet.
+        logging.getLogger("proxyhunt").setLevel(log_level)
         _MATCHER = Matcher.build(setup)
 
 
@@ -448,38 +454,54 @@ def _gunzip_head(head: bytes) -> bytes:
 
 
 class _Done:
-    """A result computed in-process, shaped like an AsyncResult."""
+    """A result computed in-process, shaped like a Future."""
 
     def __init__(self, result: TaskResult) -> None:
         self._result = result
 
-    def ready(self) -> bool:
+    def done(self) -> bool:
         return True
 
-    def get(self) -> TaskResult:
+    def result(self) -> TaskResult:
         return self._result
 
 
 def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[TaskResult]:
-    """Results in task order; tasks run on ``jobs`` processes (in-process for 1)."""
+    """Results in task order; tasks run on ``jobs`` processes (in-process for 1).
+
+    A worker that dies (killed, out of memory) stops the scan with an error instead of
+    leaving it waiting: concurrent.futures marks the whole pool broken.
+    """
     if jobs <= 1:
         for task in tasks:
             yield run_task(task, matcher)
         return
     global _MATCHER
-    _MATCHER = matcher  # inherited by forked workers; spawned ones rebuild it
-    context = _context()
-    with context.Pool(jobs, initializer=_init_worker, initargs=(matcher.setup,)) as pool:
+    _MATCHER = matcher  # inherited by forked workers; others rebuild it in _init_worker
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=_context(),
+        initializer=_init_worker,
+        initargs=(matcher.setup, logging.getLogger("proxyhunt").getEffectiveLevel()),
+    ) as pool:
         pending: deque[Any] = deque()
-        for task in tasks:
-            if task.local or task.kind == "skips":
-                pending.append(_Done(run_task(task, matcher)))
-            else:
-                pending.append(pool.apply_async(_run_in_worker, (task,)))
-            while len(pending) > 2 * jobs or (pending and pending[0].ready()):
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        try:
+            for task in tasks:
+                if task.local or task.kind == "skips":
+                    pending.append(_Done(run_task(task, matcher)))
+                else:
+                    pending.append(pool.submit(_run_in_worker, task))
+                while len(pending) > 2 * jobs or (pending and pending[0].done()):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool as exc:
+            raise ProxyhuntError(
+                f"a worker process died ({exc}); run again with --jobs 1 to scan in one process"
+            ) from exc
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _context() -> multiprocessing.context.BaseContext:
