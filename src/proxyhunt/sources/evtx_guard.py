@@ -20,6 +20,7 @@ start-up cost is paid once; it is restarted only after a hang or a crash.
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import logging
@@ -87,6 +88,7 @@ class Layout:
     chunks: list[Chunk] = field(default_factory=list)
 
     _hint: int = 0
+    _starts: list[tuple[int, int]] | None = None  # (first record number, chunk index), sorted
 
     def chunk_of(self, record_id: int) -> Chunk | None:
         # Records arrive in chunk order: look where the last one was found first.
@@ -94,10 +96,14 @@ class Layout:
             if index < len(self.chunks) and self._holds(self.chunks[index], record_id):
                 self._hint = index
                 return self.chunks[index]
-        for chunk in self.chunks:
-            if self._holds(chunk, record_id):
-                self._hint = chunk.index
-                return chunk
+        # Otherwise a binary search, never a scan: a file whose chunk headers all lie must
+        # not make the accounting quadratic.
+        if self._starts is None:
+            self._starts = sorted((c.first, c.index) for c in self.chunks if c.expected)
+        at = bisect.bisect_right(self._starts, (record_id, len(self.chunks))) - 1
+        if at >= 0 and self._holds(self.chunks[self._starts[at][1]], record_id):
+            self._hint = self._starts[at][1]
+            return self.chunks[self._hint]
         return None
 
     @staticmethod
