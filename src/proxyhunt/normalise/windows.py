@@ -110,6 +110,8 @@ def build(
     elif schema == SECURITY and eid == 4688:
         category, fields = PROCESS_CREATION, _process_4688(data)
         service = service or SECURITY
+        if not fields.get("CommandLine"):
+            _coverage_gap(record.source)
     elif schema == SECURITY and eid in _WFP_EVENTS:
         category, fields = OTHER, _copy(data, _WFP_FIELDS)
         fields["EventID"] = str(eid)
@@ -129,6 +131,25 @@ def build(
         locator=record.locator,
         fmt=record.fmt,
         columns=columns(fields) if category != OTHER else {},
+    )
+
+
+_GAPS_REPORTED: set[str] = set()
+
+
+def _coverage_gap(source: str) -> None:
+    """Say once per file that its 4688 events carry no command line (field case C23).
+
+    Command-line auditing is off on that host: every command-line rule is blind there, which
+    must not read as a clean result.
+    """
+    if source in _GAPS_REPORTED or len(_GAPS_REPORTED) > 10_000:
+        return
+    _GAPS_REPORTED.add(source)
+    log.warning(
+        "%s: Security 4688 events without CommandLine (command-line process auditing is off "
+        "on that host): command-line rules cannot fire on them",
+        source,
     )
 
 
