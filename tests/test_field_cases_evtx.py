@@ -97,7 +97,9 @@ def test_c01_strict_turns_the_loss_into_a_failure(
     assert jsonl_rows(out), "hits are still written under --strict"
 
 
-def test_c01_clean_copy_exits_differently(tmp_path: Path, capfd) -> None:
+def test_c01_clean_copy_exits_differently(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     good = evtx_copy(EVTX_PORTPROXY, tmp_path / "good.evtx")
     code, _, err = run_cli(scan_args(good), capfd)
     assert code == exitcodes.HITS, err
@@ -202,7 +204,9 @@ def test_c04_record_id_zero_is_flagged(tmp_path: Path) -> None:
     assert "record id 0" in str(result["stderr"]), "record id 0 must be reported"
 
 
-def test_c04_a_folder_of_damaged_logs_always_finishes(tmp_path: Path, capfd) -> None:
+def test_c04_a_folder_of_damaged_logs_always_finishes(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "mixed"
     evtx_copy(EVTX_PORTPROXY, folder / "a_good.evtx")
     for name, offset, value in [
