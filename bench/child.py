@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
 
 Workload = Callable[[argparse.Namespace], tuple[int, int]]  # -> (events, hits)
 
@@ -75,7 +76,7 @@ def run_duckdb_scan(args: argparse.Namespace) -> tuple[int, int]:
     return _duckdb_count(con, args.paths), 0
 
 
-def _duckdb_connection(jobs: int) -> object:
+def _duckdb_connection(jobs: int) -> Any:
     import duckdb
 
     con = duckdb.connect()
@@ -84,7 +85,7 @@ def _duckdb_connection(jobs: int) -> object:
     return con
 
 
-def _duckdb_count(con: object, paths: Sequence[str]) -> int:
+def _duckdb_count(con: Any, paths: Sequence[str]) -> int:
     from bench.duckdb_sql import translate
 
     columns = translate([]).columns
@@ -92,7 +93,7 @@ def _duckdb_count(con: object, paths: Sequence[str]) -> int:
     total = 0
     for path in paths:
         query = f"SELECT count(*) FROM read_ndjson('{path}', columns={{{spec}}})"
-        total += con.execute(query).fetchone()[0]  # type: ignore[attr-defined]
+        total += con.execute(query).fetchone()[0]
     return total
 
 
@@ -105,7 +106,7 @@ def _fastest_loads() -> Callable[[bytes], object]:
         return json.loads
 
 
-def _open(path: str):  # type: ignore[no-untyped-def]
+def _open(path: str) -> BinaryIO:
     if path == "-":
         return open(sys.stdin.fileno(), "rb", buffering=1 << 20, closefd=False)
     return open(path, "rb", buffering=1 << 20)

@@ -536,8 +536,9 @@ class LocalScan:
 
     def _merge(self, result: TaskResult, lines_before: dict[str, int]) -> Iterator[Hit]:
         task = result.task
-        base = task.base_line
-        if base is None:
+        if task.base_line is not None:
+            base = task.base_line
+        else:
             base = lines_before.get(task.source, 0)
             lines_before[task.source] = base + result.lines
         for line, reason, detail in result.skips:
@@ -547,9 +548,9 @@ class LocalScan:
         self.diag.merge(result.diag)
         self.events += result.events
         self._advance(result)
-        for line, hit in result.hits:
-            if line is not None:
-                hit.event.locator = f"line {base + line}"
+        for number, hit in result.hits:
+            if number is not None:
+                hit.event.locator = f"line {base + number}"
             self.state.hits += 1
             yield hit
 

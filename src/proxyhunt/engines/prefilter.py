@@ -112,14 +112,6 @@ class Plan:
     def decode_non_process(self) -> bool:
         return any(r.other for r in self.rules)
 
-    @property
-    def decode_everything(self) -> bool:
-        """A rule applies to events of kind ``other``: no raw test can rule lines out."""
-        return self.decode_all_process or any(
-            _applies(r, OTHER)
-            for r in []  # placeholder, see plan_rules
-        )
-
 
 def plan_falcon(rules: Sequence[SigmaRule]) -> tuple[Plan, bool]:
     """Formulas for Falcon FDR lines; the flag is True when no line may ever be skipped."""
@@ -427,7 +419,7 @@ def compile_database(expressions: Sequence[str], flags: Sequence[int]) -> object
     import hyperscan
 
     key = hashlib.sha256(
-        repr((hyperscan.__version__, list(expressions), list(flags))).encode()
+        repr((getattr(hyperscan, "__version__", "?"), list(expressions), list(flags))).encode()
     ).hexdigest()[:32]
     path = _cache_dir() / f"hs-{key}.db"
     try:

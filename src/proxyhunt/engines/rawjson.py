@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
+from typing import Any
 
 log = logging.getLogger("proxyhunt.engines")
 
@@ -152,60 +153,29 @@ def regex(pattern: str) -> str:
     return _sequence(items)
 
 
-_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
-
-
-def _trim(items: list[tuple[object, object]]) -> list[tuple[object, object]]:
-    """Drop leading and trailing boundary elements (``(?:^|\\s)``, ``\\s+``, classes).
-
-    Any part cut from either end of an unanchored pattern only widens what it matches; these
-    parts hold no literal text, and starting on literal text lets Hyperscan find candidates
-    with its fast literal matcher instead of running an automaton at every space.
-    """
-    start, end = 0, len(items)
-    while start < end and _classy(items[start]):
-        start += 1
-    while end > start and _classy(items[end - 1]):
-        end -= 1
-    return items[start:end]
-
-
-def _classy(item: tuple[object, object]) -> bool:
-    op, av = item
-    if op in (sre.AT, sre.IN, sre.ANY, sre.NOT_LITERAL, sre.ASSERT, sre.ASSERT_NOT):
-        return True
-    if op in _REPEATS:
-        return all(_classy(i) for i in av[2])  # type: ignore[index]
-    if op is sre.SUBPATTERN:
-        return all(_classy(i) for i in av[3])  # type: ignore[index]
-    if op is sre.BRANCH:
-        return all(all(_classy(i) for i in branch) for branch in av[1])  # type: ignore[index]
-    return False
-
-
-def _sequence(items: list[tuple[object, object]]) -> str:
+def _sequence(items: list[tuple[Any, Any]]) -> str:
     return "".join(_item(op, av) for op, av in items)
 
 
-def _item(op: object, av: object) -> str:  # noqa: PLR0911 - one branch per node type
+def _item(op: Any, av: Any) -> str:  # noqa: PLR0911 - one branch per node type
     if op is sre.LITERAL:
-        return char(av)  # type: ignore[arg-type]
+        return char(av)
     if op is sre.NOT_LITERAL:
-        return _negated({av})  # type: ignore[arg-type]
+        return _negated({av})
     if op is sre.ANY:
         return ANY_CHAR
     if op is sre.IN:
-        return _in(av)  # type: ignore[arg-type]
+        return _in(av)
     if op is sre.BRANCH:
-        _, branches = av  # type: ignore[misc]
+        _, branches = av
         return "(?:" + "|".join(_sequence(list(b)) for b in branches) + ")"
     if op is sre.SUBPATTERN:
-        _group, _add, _del, sub = av  # type: ignore[misc]
+        _group, _add, _del, sub = av
         return "(?:" + _sequence(list(sub)) + ")"
     if op is sre.ATOMIC_GROUP:
-        return "(?:" + _sequence(list(av)) + ")"  # type: ignore[arg-type]
+        return "(?:" + _sequence(list(av)) + ")"
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-        return _repeat(av)  # type: ignore[arg-type]
+        return _repeat(av)
     if op is sre.AT:
         return _at(av)
     if op in (sre.ASSERT, sre.ASSERT_NOT):
@@ -213,9 +183,9 @@ def _item(op: object, av: object) -> str:  # noqa: PLR0911 - one branch per node
     raise NoPattern(f"regex element {op}")
 
 
-def _repeat(av: tuple[int, int, object]) -> str:
+def _repeat(av: tuple[int, Any, Any]) -> str:
     low, high, sub = av
-    inner = "(?:" + _sequence(list(sub)) + ")"  # type: ignore[call-overload]
+    inner = "(?:" + _sequence(list(sub)) + ")"
     if high is sre.MAXREPEAT:
         return f"{inner}{{{low},}}" if low else f"{inner}*"
     return f"{inner}{{{low},{high}}}"
@@ -231,7 +201,7 @@ def _at(where: object) -> str:
     return ""
 
 
-def _in(items: list[tuple[object, object]]) -> str:
+def _in(items: list[tuple[Any, Any]]) -> str:
     negate = False
     codes: set[int] = set()
     non_ascii = False
@@ -239,9 +209,9 @@ def _in(items: list[tuple[object, object]]) -> str:
         if op is sre.NEGATE:
             negate = True
         elif op is sre.LITERAL:
-            codes.add(av)  # type: ignore[arg-type]
+            codes.add(av)
         elif op is sre.RANGE:
-            low, high = av  # type: ignore[misc]
+            low, high = av
             codes.update(range(low, min(high, 0x7F) + 1))
             non_ascii = non_ascii or high >= 0x80
         elif op is sre.CATEGORY:
