@@ -138,3 +138,27 @@ def test_corpus_evtx_same_on_any_jobs(corpus: Path) -> None:
     files = sorted(str(p) for p in corpus.rglob("*.evtx"))
     one = _key(scan(files, jobs=1, prefilter=False))
     assert _key(scan(files, jobs=2)) == one
+
+
+def test_progress_reports_files_bytes_and_hits(inputs: list[str]) -> None:
+    from proxyhunt.cli.progress import status_line
+
+    logging.disable(logging.WARNING)
+    seen: list[local.ScanProgress] = []
+    result = scan(inputs, jobs=2, limits=LIMITS, progress=lambda s: seen.append(_copy(s)))
+    last = seen[-1]
+    assert last.files_done == last.files_total == result.diagnostics.files
+    assert last.bytes_done == last.bytes_total
+    assert last.events == result.events
+    assert last.hits == len(result.hits) + len(result.suppressed)
+    assert all(a.bytes_done <= b.bytes_done for a, b in zip(seen, seen[1:], strict=False))
+    line = status_line(last, elapsed=2.0)
+    assert f"files {last.files_done}/{last.files_total}" in line
+    assert "100%" in line
+    assert f"{last.hits} hits" in line
+
+
+def _copy(state: local.ScanProgress) -> local.ScanProgress:
+    from dataclasses import replace
+
+    return replace(state)

@@ -547,17 +547,19 @@ class LocalScan:
             self.diag.read(_FDR, result.records)
         self.diag.merge(result.diag)
         self.events += result.events
+        self.state.hits += len(result.hits)
         self._advance(result)
         for number, hit in result.hits:
             if number is not None:
                 hit.event.locator = f"line {base + number}"
-            self.state.hits += 1
             yield hit
 
     def _advance(self, result: TaskResult) -> None:
         state = self.state
         state.events = self.events
-        state.bytes_done += result.bytes or result.task.size
+        # The task's share of the input as stored (a byte range, a compressed file), so the
+        # progress ends at exactly the total whatever the reading read around it.
+        state.bytes_done += result.task.size
         state.source = result.task.source
         if result.task.last_of_file:
             state.files_done += 1
