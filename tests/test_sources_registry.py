@@ -59,14 +59,24 @@ def test_truncated_gzip_yields_records_before_the_cut_then_one_skip(tmp_path: Pa
     ]
 
 
-def test_unknown_format_is_one_unreadable_file_and_the_run_goes_on(tmp_path: Path) -> None:
+def test_unknown_format_named_explicitly_is_one_unreadable_file(tmp_path: Path) -> None:
+    notes = tmp_path / "a_notes.txt"
+    notes.write_text("nothing to see here\n")
+    (tmp_path / "b_events.ndjson").write_bytes(NETWORK.read_bytes())
+    records, diag = _read([notes, tmp_path / "b_events.ndjson"])
+    assert len(records) == 5
+    assert diag.files_unreadable == {str(notes)}
+    assert diag.skipped_by_reason == {"unknown format": 1}
+    assert diag.warnings == [f"{notes}: not read (unknown format)"]
+
+
+def test_unknown_format_found_in_a_folder_is_ignored_not_lost(tmp_path: Path) -> None:
     (tmp_path / "a_notes.txt").write_text("nothing to see here\n")
     (tmp_path / "b_events.ndjson").write_bytes(NETWORK.read_bytes())
     records, diag = _read([tmp_path])
     assert len(records) == 5
-    assert diag.files_unreadable == {str(tmp_path / "a_notes.txt")}
-    assert diag.skipped_by_reason == {"unknown format": 1}
-    assert diag.warnings == [f"{tmp_path / 'a_notes.txt'}: not read (unknown format)"]
+    assert diag.files_ignored == {str(tmp_path / "a_notes.txt"): "unknown format"}
+    assert not diag.partial
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:

@@ -23,6 +23,8 @@ class Diagnostics:
     files: int = 0
     files_partial: set[str] = field(default_factory=set)
     files_unreadable: set[str] = field(default_factory=set)
+    # Files found in a folder that are not telemetry (README, licence, FIFO): not a loss.
+    files_ignored: dict[str, str] = field(default_factory=dict)
     events_by_format: Counter[str] = field(default_factory=Counter)
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
@@ -45,6 +47,11 @@ class Diagnostics:
         self.skipped_by_reason[reason] += 1
         self._warn(source, f"{source}: not read ({reason})")
 
+    def ignore(self, source: str, reason: str) -> None:
+        """A file met while walking a folder that is not telemetry; listed, not a loss."""
+        self.files_ignored[source] = reason
+        log.info("%s: ignored (%s)", source, reason)
+
     def _warn(self, source: str, line: str) -> None:
         self._per_file[source] += 1
         if self._per_file[source] <= WARNINGS_PER_FILE:
@@ -66,6 +73,7 @@ class Diagnostics:
         self.files += other.files
         self.files_partial |= other.files_partial
         self.files_unreadable |= other.files_unreadable
+        self.files_ignored.update(other.files_ignored)
         self.events_by_format.update(other.events_by_format)
         self.skipped_by_reason.update(other.skipped_by_reason)
         self.warnings.extend(other.warnings)

@@ -153,7 +153,12 @@ def _write(result: ScanResult, args: argparse.Namespace) -> None:
 
 def exit_code(result: ScanResult, strict: bool) -> int:
     diag = result.diagnostics
-    if result.events == 0 and diag.files_unreadable and not diag.events_by_format:
+    if (
+        result.events == 0
+        and not diag.events_by_format
+        and (diag.files_unreadable or not diag.files)
+    ):
+        # Nothing at all was read: a mistyped path or an empty folder must not look clean.
         return exitcodes.NO_INPUT
     if diag.partial:
         if strict:

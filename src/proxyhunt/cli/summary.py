@@ -8,11 +8,20 @@ from proxyhunt.outputs.rows import format_time
 from proxyhunt.outputs.safe import for_terminal
 from proxyhunt.pipeline import ScanResult
 
+# How many ignored files the summary names; -v logs every one.
+_LISTED = 10
+
 
 def print_summary(result: ScanResult, out: TextIO) -> None:
     diag = result.diagnostics
     lines = [f"proxyhunt summary (profile {result.profile.name}, {result.rules} rules)"]
-    lines.append(f"  files read: {diag.files}")
+    lines.append(f"  files opened: {diag.files}")
+    if diag.files_ignored:
+        lines.append(f"  files ignored (not telemetry): {len(diag.files_ignored)}")
+        shown = sorted(diag.files_ignored.items())[:_LISTED]
+        lines.extend(f"    {name} ({why})" for name, why in shown)
+        if len(diag.files_ignored) > _LISTED:
+            lines.append(f"    ... and {len(diag.files_ignored) - _LISTED} more (-v lists all)")
     formats = ", ".join(f"{fmt} {n}" for fmt, n in sorted(diag.events_by_format.items()))
     lines.append(f"  events: {result.events}" + (f" ({formats})" if formats else ""))
 

@@ -423,6 +423,9 @@ def _size(path: str) -> int:
 
 def _kind(path: str) -> str:
     """``fdr``, ``fdr-gzip``, ``evtx`` or ``file`` (anything the registry handles itself)."""
+    if not os.path.isfile(path):
+        # A FIFO or /dev/fd/N can be read once only: sniffing here would eat its data.
+        return "file"
     try:
         with open(path, "rb") as stream:
             head = stream.read(registry.HEAD_BYTES)

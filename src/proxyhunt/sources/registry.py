@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import zipfile
@@ -108,23 +109,58 @@ def iter_records(
 
 
 def expand_paths(paths: Sequence[str], diag: Diagnostics) -> list[str]:
-    """Files to read: folders walked recursively, sorted; a missing path is reported."""
+    """Files to read: folders walked recursively, sorted; a missing path is reported.
+
+    A path named on the command line is read whatever it is (a FIFO, ``/dev/fd/63`` from
+    ``<(zcat x)``, a file of an unknown format, which is then a loss). Inside a folder, only
+    regular files whose first bytes some reader (or gzip/zip) recognises are read; the rest
+    (a README, a licence, a FIFO that would block forever) is listed as ignored, not lost.
+    """
     files: list[str] = []
     for path in paths:
-        if path == STDIN or os.path.isfile(path):
+        if path == STDIN or (os.path.exists(path) and not os.path.isdir(path)):
             files.append(path)
         elif os.path.isdir(path):
-            files.extend(_walk(path))
+            files.extend(_walk(path, diag))
         else:
             diag.unreadable(path, "not found")
     return files
 
 
-def _walk(folder: str) -> Iterator[str]:
-    for root, dirs, names in os.walk(folder):
+def _walk(folder: str, diag: Diagnostics) -> Iterator[str]:
+    def unlistable(error: OSError) -> None:
+        diag.unreadable(error.filename or folder, f"cannot list folder: {error.strerror}")
+
+    for root, dirs, names in os.walk(folder, onerror=unlistable):
         dirs.sort()
         for name in sorted(names):
-            yield os.path.join(root, name)
+            path = os.path.join(root, name)
+            reason = _not_telemetry(path)
+            if reason is None:
+                yield path
+            elif reason == _UNOPENABLE:
+                yield path  # read_path reports why it cannot be opened
+            else:
+                diag.ignore(path, reason)
+
+
+_UNOPENABLE = "cannot open"
+
+
+def _not_telemetry(path: str) -> str | None:
+    """Why a file found in a folder is not read, or None when it looks like telemetry."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not a regular file"
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return _UNOPENABLE
+    if not head:
+        return "empty"
+    if head[:2] == _GZIP_MAGIC or head[:4] in _ZIP_MAGICS:
+        return None
+    return None if choose_reader(head, path) is not None else "unknown format"
 
 
 def open_path(path: str) -> BinaryIO:
