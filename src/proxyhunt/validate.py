@@ -165,7 +165,7 @@ def _load_one(path: Path | Traversable, text: str) -> Scenario:
     where = str(path)
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, ValueError) as err:
         raise ScenarioError(f"scenario {where}: invalid YAML: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("inputs"), list):
         raise ScenarioError(f"scenario {where}: expected a mapping with name and inputs")

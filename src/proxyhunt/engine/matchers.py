@@ -212,7 +212,7 @@ def _re2_reason(pattern: str, err: re2.error) -> str:
     detail = err.args[0] if err.args else "unknown error"
     if isinstance(detail, bytes):
         detail = detail.decode("utf-8", "replace")
-    hint = " (RE2 has no backreferences or look-around; use \\z for end of text)"
+    hint = " (RE2 has no backreferences or look-around; write \\z, not \\Z, for end of text)"
     return f"regular expression {pattern!r} cannot be compiled by RE2: {detail}{hint}"
 
 

@@ -33,6 +33,7 @@ RULE_SUFFIXES = (".yml", ".yaml")
 MAX_RULE_FILE_BYTES = 1 << 20  # a Sigma rule is a few KiB; anything this big is a mistake
 CUSTOM_DETECTION_TYPE = "CustomRule"
 _INDICATOR_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+_DETECTION_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 _PACKAGE = "proxyhunt.rules"
 
 
@@ -69,6 +70,8 @@ def _parse_profile(text: str, where: str, base: Path | None) -> Profile:
     except yaml.YAMLError as err:
         location, problem = _yaml_location(err), _yaml_problem(err)
         raise RuleError(f"profile {where}: invalid YAML{location}: {problem}") from None
+    except ValueError as err:
+        raise RuleError(f"profile {where}: invalid value: {err}") from None
     if not isinstance(data, dict):
         raise RuleError(f"profile {where}: expected a mapping with name, packs and indicators")
     score = data.get("score", "count")
@@ -114,6 +117,11 @@ def _indicator_spec(item: Any, where: str) -> IndicatorSpec:
     if not isinstance(name, str) or not _INDICATOR_NAME.match(name):
         raise RuleError(f"profile {where}: indicator name {name!r} must look like is_something")
     detection_type = item.get("detection_type") or derive_detection_type(name)
+    if not isinstance(detection_type, str) or not _DETECTION_TYPE.match(detection_type):
+        raise RuleError(
+            f"profile {where}: detection_type {detection_type!r} must be one word of letters, "
+            "digits and underscores"
+        )
     weight = item.get("weight", 1)
     if not isinstance(weight, int) or isinstance(weight, bool):
         raise RuleError(f"profile {where}: weight of {name} must be an integer")
@@ -364,7 +372,14 @@ def _assign_indicators(
             )
             continue
         detection_type = custom.get("detection_type") or derive_detection_type(indicator)
-        specs.append(IndicatorSpec(indicator, str(detection_type)))
+        if not isinstance(detection_type, str) or not _DETECTION_TYPE.match(detection_type):
+            # It becomes a column value and part of every exported query: no free text.
+            problems.append(
+                f"{where}: detection_type {detection_type!r} must be one word of letters, "
+                "digits and underscores, like MyProxyTool"
+            )
+            continue
+        specs.append(IndicatorSpec(indicator, detection_type))
         known.add(indicator)
     if len(specs) == len(profile.indicators):
         return profile, problems

@@ -136,6 +136,9 @@ def _entries(text: str, where: str) -> tuple[list[Any], list[int]]:
         mark = getattr(err, "problem_mark", None)
         at = f" line {mark.line + 1}" if mark is not None else ""
         raise AllowlistError(f"allowlist {where}:{at} invalid YAML") from None
+    except ValueError as err:
+        # YAML turns 2027-13-45 into a date and fails: say so instead of crashing.
+        raise AllowlistError(f"allowlist {where}: invalid value: {err}") from None
     if data is None:
         return [], []
     if isinstance(data, dict) and isinstance(node, yaml.MappingNode):
@@ -198,14 +201,29 @@ def _expiry(value: Any, fail: Callable[[str], AllowlistError]) -> date | None:
     raise fail(f"'expires' must be a date like 2027-01-31, not {value!r}")
 
 
+def _quiet_options() -> re2.Options:
+    # RE2 logs its own errors to stderr from C++; ours already say what is wrong, once.
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+_QUIET = _quiet_options()
+
+
 def _compile(name: str, pattern: str, fail: Callable[[str], AllowlistError]) -> Pattern:
     if name == "detection_type":
         return lambda value: value == pattern
     if name == "command_line":
         try:
-            regex = re2.compile(pattern)
+            regex = re2.compile(pattern, _QUIET)
         except re2.error as err:
-            raise fail(f"command_line {pattern!r} is not a valid RE2 expression: {err}") from None
+            detail = err.args[0] if err.args else err
+            if isinstance(detail, bytes):
+                detail = detail.decode("utf-8", "replace")
+            raise fail(
+                f"command_line {pattern!r} is not a valid RE2 expression: {detail}"
+            ) from None
         return lambda value: regex.search(value) is not None
     return _glob(name, pattern)
 
@@ -214,7 +232,7 @@ def _glob(name: str, pattern: str) -> Pattern:
     """A case-insensitive whole-value glob; path and domain parts are dropped when the
     pattern has none, so ``image: plink.exe`` matches ``C:\\Tools\\plink.exe``."""
     body = "".join(".*" if ch == "*" else "." if ch == "?" else re2.escape(ch) for ch in pattern)
-    regex = re2.compile(f"(?is)^{body}$")
+    regex = re2.compile(f"(?is)^{body}$", _QUIET)
     strip = _base_name if name in ("image", "parent") else _user_name if name == "user" else None
     keep_full = strip is None or any(sep in pattern for sep in ("\\", "/"))
 
