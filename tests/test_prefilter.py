@@ -169,3 +169,80 @@ def test_every_matching_line_is_a_candidate(
     expected = [(n, hit.rules) for n, hit in full.hits]
     assert [(n, hit.rules) for n, hit in filtered.hits] == expected
     assert filtered.events == full.events
+
+
+# -- the normalisers' promises the prefilter relies on ---------------------------------------
+
+
+def test_falcon_process_event_names_match_the_normaliser() -> None:
+    from proxyhunt.normalise import falcon
+
+    assert set(prefilter.FALCON_PROCESS_EVENTS) == set(falcon._PROCESS_EVENTS)
+
+
+def _verbatim(value: str, raw_values: set[str]) -> bool:
+    from proxyhunt.normalise.values import undouble_backslashes
+
+    return value in raw_values or any(undouble_backslashes(r) == value for r in raw_values)
+
+
+def test_falcon_process_fields_are_copied_verbatim() -> None:
+    """Every Sigma field of a Falcon process event is one of the line's string values."""
+    import io
+
+    from bench import fdr
+    from proxyhunt.model import KIND_FALCON, PROCESS_CREATION, Record
+    from proxyhunt.normalise import normalise
+
+    stream = io.BytesIO()
+    fdr.write(stream, 200_000, seed=9, proxy_rate=0.05)
+    for line in stream.getvalue().splitlines():
+        data = json.loads(line)
+        event = normalise(Record(KIND_FALCON, data, "t", "line 1", "fdr-ndjson"))
+        assert event is not None and event.category == PROCESS_CREATION
+        raw = {v for v in data.values() if isinstance(v, str)}
+        for name, value in event.fields.items():
+            assert value is None or value in raw, (name, value)
+
+
+def test_windows_fields_outside_the_derived_list_are_verbatim(corpus) -> None:
+    """On the real EVTX corpus, only WINDOWS_DERIVED fields hold computed values."""
+    from proxyhunt.diagnostics import Diagnostics
+    from proxyhunt.normalise import normalise
+    from proxyhunt.normalise.values import text
+    from proxyhunt.sources.registry import iter_records
+
+    logging.disable(logging.WARNING)
+    files = sorted(str(p) for p in corpus.rglob("*.evtx"))
+    offenders = []
+    for record in iter_records(files, Diagnostics()):
+        event = normalise(record)
+        if event is None:
+            continue
+        raw = {text(v) for v in record.data.values() if v is not None}
+        for name, value in event.fields.items():
+            if value and name not in prefilter.WINDOWS_DERIVED and not _verbatim(value, raw):
+                offenders.append((record.source, record.locator, name, value))
+    assert not offenders, offenders[:10]
+
+
+def test_windows_records_with_typed_values_stay_candidates() -> None:
+    """evtx-rs writes booleans and numbers unquoted: string tests must not need quotes."""
+    from sigma.rule import SigmaRule
+
+    rule = SigmaRule.from_yaml(
+        """
+title: typed
+logsource: {category: network_connection, product: windows}
+detection:
+  selection: {Initiated: 'true', DestinationPort: '3389', Image|endswith: '\\\\mstsc.exe'}
+  condition: selection
+"""
+    )
+    records = prefilter.RecordPrefilter(prefilter.plan_windows([rule]))
+    text = (
+        '{"Event":{"System":{"EventID":3},"EventData":{"Initiated":true,'
+        '"DestinationPort":3389,"Image":"C:\\\\Windows\\\\System32\\\\mstsc.exe"}}}'
+    )
+    assert records.may_match(text)
+    assert records.batch([text, text.replace("mstsc", "notepad")]) == [True, False]

@@ -164,7 +164,8 @@ def plan_windows(rules: Sequence[SigmaRule]) -> WindowsPlan:
     A rule without a usable pattern falls back to its category's event ids, so a pipe rule
     on the derived ``PipeName`` still only decodes Sysmon 17/18 records.
     """
-    ctx = _Context(Patterns(), WINDOWS_DERIVED)
+    # evtx-rs writes typed values (Initiated: true, ports) as JSON booleans and numbers.
+    ctx = _Context(Patterns(), WINDOWS_DERIVED, anchored=False)
     formulas: list[Formula] = []
     for rule in rules:
         source = rule.logsource
@@ -203,6 +204,8 @@ def _applies(rule: SigmaRule, category: str, product: str = "windows") -> bool:
 class _Context:
     patterns: Patterns
     derived: frozenset[str]  # fields whose values are not raw string values copied as they are
+    # Values are JSON strings (FDR, non-strings are guarded): patterns may use their quotes.
+    anchored: bool = True
 
 
 def _rule_formula(rule: SigmaRule, ctx: _Context) -> Formula:
@@ -226,28 +229,28 @@ def _node(item: object, ctx: _Context) -> Formula:
     if isinstance(item, ConditionFieldEqualsValueExpression):
         if item.field in ctx.derived:
             return True
-        return _value(item.value, ctx.patterns)
+        return _value(item.value, ctx)
     if isinstance(item, ConditionValueExpression):
         # A keyword searches every field, derived ones included.
-        return True if ctx.derived else _value(item.value, ctx.patterns)
+        return True if ctx.derived else _value(item.value, ctx)
     return True
 
 
-def _value(value: object, patterns: Patterns) -> Formula:
+def _value(value: object, ctx: _Context) -> Formula:
     if isinstance(value, SigmaExpansion):
-        return _or([_value(v, patterns) for v in value.values])
+        return _or([_value(v, ctx) for v in value.values])
     try:
         if isinstance(value, SigmaString):
-            return patterns.add(string_pattern(value))
+            return ctx.patterns.add(string_pattern(value, ctx.anchored))
         if isinstance(value, SigmaRegularExpression):
-            return patterns.add(rawjson.regex(value.regexp.to_plain()))
+            return ctx.patterns.add(rawjson.regex(value.regexp.to_plain(), ctx.anchored))
     except rawjson.NoPattern as exc:
         log.debug("prefilter: %s", exc)
     # Numbers, nulls, comparisons, CIDR, field references: the raw text tells nothing safe.
     return True
 
 
-def string_pattern(value: SigmaString) -> str:
+def string_pattern(value: SigmaString, anchored: bool = True) -> str:
     """Raw pattern of a Sigma string test (``*``/``?`` wildcards; anchored at the quotes).
 
     Pieces without literal text at either end (a leading backslash run, a ``?``) are cut off:
@@ -257,7 +260,7 @@ def string_pattern(value: SigmaString) -> str:
     star, one = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
     pieces: list[tuple[str, bool]] = []  # (pattern, is literal text)
     # A value that must start (end) with text: the text follows (precedes) its quote.
-    if parts and parts[0] is not star:
+    if anchored and parts and parts[0] is not star:
         pieces.append(('"', True))
     for part in parts:
         if part is star:
@@ -268,7 +271,7 @@ def string_pattern(value: SigmaString) -> str:
             pieces.extend((rawjson.char(ord(c)), c.isalnum() and c.isascii()) for c in part)
         else:
             raise rawjson.NoPattern(f"string part {part!r}")
-    if parts and parts[-1] is not star:
+    if anchored and parts and parts[-1] is not star:
         pieces.append(('"', True))
     start, end = 0, len(pieces)
     while start < end and not pieces[start][1]:

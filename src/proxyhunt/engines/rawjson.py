@@ -138,7 +138,11 @@ def _escape_byte(code: int) -> str:
 # -- regular expressions ---------------------------------------------------------------------
 
 
-def regex(pattern: str) -> str:
+# Where a string value starts or ends in raw JSON (its quote), or a line inside it starts.
+VALUE_EDGE = '(?:"|\\\\n|\\\\r)'
+
+
+def regex(pattern: str, anchored: bool = True) -> str:
     """A raw-JSON pattern implied by ``pattern`` (RE2 syntax) matching a decoded value.
 
     Raises NoPattern when the expression cannot be analysed or would match everywhere.
@@ -150,7 +154,9 @@ def regex(pattern: str) -> str:
     items = list(tree)
     if not items:
         raise NoPattern(f"{pattern!r} has no literal text to look for")
-    return _sequence(items)
+    out = _sequence(items)
+    # Unanchored: the value may be a JSON number or boolean, written without quotes.
+    return out if anchored else out.replace(VALUE_EDGE, "")
 
 
 def _sequence(items: list[tuple[Any, Any]]) -> str:
@@ -194,10 +200,8 @@ def _repeat(av: tuple[int, Any, Any]) -> str:
 def _at(where: object) -> str:
     # A value starts after its opening quote and ends at its closing one; inside the value
     # a line break is the escape \n. Anything else (word boundaries) is dropped.
-    if where in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING):
-        return '(?:"|\\\\n|\\\\r)'
-    if where in (sre.AT_END, sre.AT_END_STRING):
-        return '(?:"|\\\\n|\\\\r)'
+    if where in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING, sre.AT_END, sre.AT_END_STRING):
+        return VALUE_EDGE
     return ""
 
 
