@@ -156,3 +156,22 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "default: expected" in capsys.readouterr().out
     bad = write_scenario(tmp_path, scenario("silent"))
     assert main(["validate", bad, "--profile", "default"]) == exitcodes.VALIDATION
+
+
+def test_a_misspelt_expectation_is_a_scenario_error_not_a_miss(tmp_path: Path) -> None:
+    from proxyhunt.validate import ScenarioError, load_scenarios, run_scenarios
+
+    scenario = tmp_path / "typo.yml"
+    scenario.write_text(
+        "name: typo\n"
+        "inputs:\n"
+        "- format: falcon\n"
+        "  text: |\n"
+        '    {"event_simpleName":"ProcessRollup2","aid":"a","timestamp":"1709280000000",'
+        '"ImageFileName":"x.exe","CommandLine":"whoami","event_platform":"Win"}\n'
+        "  expect:\n"
+        "    default: silnet\n"
+    )
+
+    with pytest.raises(ScenarioError, match="unknown detection type 'silnet'"):
+        run_scenarios(load_scenarios([str(scenario)]), ("default",))

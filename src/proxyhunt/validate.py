@@ -328,6 +328,8 @@ def run_scenarios(
     """Replay every input of every scenario under each profile. ``keep`` is a folder in which
     the temporary input files are left for inspection."""
     detectors = {name: Detector.load(name) for name in profiles}
+    scenarios = list(scenarios)
+    _check_names(scenarios, detectors)
     results: list[InputResult] = []
     with tempfile.TemporaryDirectory(prefix="proxyhunt-validate-") as tmp:
         folder = Path(keep) if keep else Path(tmp)
@@ -336,6 +338,26 @@ def run_scenarios(
             for item in scenario.inputs:
                 results.append(_run_input(scenario, item, folder / str(number), detectors))
     return Report(tuple(profiles), results)
+
+
+def _check_names(scenarios: list[Scenario], detectors: dict[str, Detector]) -> None:
+    """A misspelt detection type or indicator (``silnet``) is an error in the scenario, not a
+    miss that sends someone hunting a rule bug."""
+    types = {spec.detection_type for d in detectors.values() for spec in d.profile.indicators}
+    names = {spec.name for d in detectors.values() for spec in d.profile.indicators}
+    for scenario in scenarios:
+        for item in scenario.inputs:
+            for detection in (d for exp in item.expect.values() if exp for d in exp):
+                at = f"scenario {scenario.path}: input {item.title!r}"
+                if detection.detection_type not in types:
+                    known = ", ".join(sorted(types))
+                    raise ScenarioError(
+                        f"{at}: unknown detection type {detection.detection_type!r}; "
+                        f"expected '{SILENT}' or one of {known}"
+                    )
+                unknown = sorted((detection.indicators or frozenset()) - names)
+                if unknown:
+                    raise ScenarioError(f"{at}: unknown indicator(s) {', '.join(unknown)}")
 
 
 def _run_input(
