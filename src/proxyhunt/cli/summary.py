@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from proxyhunt.outputs.rows import format_time
+from proxyhunt.outputs.rows import evidence, format_time
 from proxyhunt.outputs.safe import for_terminal
 from proxyhunt.pipeline import ScanResult
 
@@ -53,9 +53,9 @@ def print_suppressed(result: ScanResult, out: TextIO) -> None:
     print("suppressed hits:", file=out)
     for hit, entry in result.suppressed:
         event = hit.event
+        what = event.fields.get("CommandLine") or evidence(hit)
         text = (
             f"  {format_time(event.time)} {event.columns.get('ComputerName', '')} "
-            f"{hit.detection_type} {event.fields.get('CommandLine') or ''} "
-            f"<- {entry}"
+            f"{hit.detection_type} {what} <- {entry}"
         )
         print(for_terminal(text), file=out)
