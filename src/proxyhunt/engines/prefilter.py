@@ -253,34 +253,29 @@ def _value(value: object, ctx: _Context) -> Formula:
 def string_pattern(value: SigmaString, anchored: bool = True) -> str:
     """Raw pattern of a Sigma string test (``*``/``?`` wildcards; anchored at the quotes).
 
-    Pieces without literal text at either end (a leading backslash run, a ``?``) are cut off:
-    that only widens the match and lets Hyperscan start from literal text.
+    ``anchored=False`` also accepts a bare JSON number or boolean at the value's edges.
     """
     parts = list(value.s)
+    if not any(isinstance(p, str) and p for p in parts):
+        raise rawjson.NoPattern("a string without literal text")
     star, one = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
-    pieces: list[tuple[str, bool]] = []  # (pattern, is literal text)
+    out: list[str] = []
     # A value that must start (end) with text: the text follows (precedes) its quote.
-    if anchored and parts and parts[0] is not star:
-        pieces.append(('"', True))
+    if parts[0] is not star:
+        out.append('"' if anchored else rawjson.LOOSE_START)
     for part in parts:
         if part is star:
-            pieces.append((rawjson.ANY_RUN, False))
+            out.append(rawjson.ANY_RUN)
         elif part is one:
-            pieces.append((rawjson.ANY_CHAR, False))
+            out.append(rawjson.ANY_CHAR)
         elif isinstance(part, str):
-            pieces.extend((rawjson.char(ord(c)), c.isalnum() and c.isascii()) for c in part)
+            out.append(rawjson.literal(part))
         else:
             raise rawjson.NoPattern(f"string part {part!r}")
-    if anchored and parts and parts[-1] is not star:
-        pieces.append(('"', True))
-    start, end = 0, len(pieces)
-    while start < end and not pieces[start][1]:
-        start += 1
-    while end > start and not pieces[end - 1][1]:
-        end -= 1
-    if not any(literal and text != '"' for text, literal in pieces[start:end]):
-        raise rawjson.NoPattern("a string without literal text")
-    return "".join(text for text, _ in pieces[start:end])
+    if parts[-1] is not star:
+        out.append('"' if anchored else rawjson.LOOSE_END)
+    # Leading and trailing runs add nothing to an unanchored search.
+    return "".join(out).removeprefix(rawjson.ANY_RUN).removesuffix(rawjson.ANY_RUN)
 
 
 def _and(children: list[Formula]) -> Formula:

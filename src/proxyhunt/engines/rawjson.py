@@ -140,6 +140,10 @@ def _escape_byte(code: int) -> str:
 
 # Where a string value starts or ends in raw JSON (its quote), or a line inside it starts.
 VALUE_EDGE = '(?:"|\\\\n|\\\\r)'
+# The same where a value may also be a bare JSON number or boolean (``"Initiated":true``).
+LOOSE_EDGE = '(?:"|\\\\n|\\\\r|[:,}\\]])'
+LOOSE_START = '(?:"|:)'
+LOOSE_END = '(?:"|[,}\\]])'
 
 
 def regex(pattern: str, anchored: bool = True) -> str:
@@ -155,8 +159,7 @@ def regex(pattern: str, anchored: bool = True) -> str:
     if not items:
         raise NoPattern(f"{pattern!r} has no literal text to look for")
     out = _sequence(items)
-    # Unanchored: the value may be a JSON number or boolean, written without quotes.
-    return out if anchored else out.replace(VALUE_EDGE, "")
+    return out if anchored else out.replace(VALUE_EDGE, LOOSE_EDGE)
 
 
 def _sequence(items: list[tuple[Any, Any]]) -> str:
