@@ -555,3 +555,13 @@ def test_c35_renamed_plink_is_flagged_on_both_sources(
     code, hits, err = hits_for(path, capfd)
     assert code == exitcodes.HITS, err
     assert len(hits) == 2
+
+
+def test_c25_native_names_are_not_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    rule_b = rule(
+        {"sel": {"EventID": 5156, "DestPort": 3389, "DestAddress|cidr": "127.0.0.0/8"}},
+        SECURITY_LOGSOURCE,
+    )
+    with caplog.at_level(logging.WARNING, logger="proxyhunt"):
+        compile_rules([rule_b])
+    assert "never occur" not in caplog.text

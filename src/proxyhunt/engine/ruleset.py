@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sigma.rule import SigmaRule, SigmaRuleBase
 
@@ -116,6 +117,7 @@ def compile_rules(rules: Sequence[SigmaRuleBase]) -> RuleSet:
         if result is not None:
             seen[result.id] = result.source_path or "?"
             compiled.append(result)
+            _warn_impossible_fields(rule, result.id)
     if problems:
         raise RuleError(
             f"{len(problems)} rule(s) cannot be evaluated by the local engine:\n"
@@ -124,6 +126,54 @@ def compile_rules(rules: Sequence[SigmaRuleBase]) -> RuleSet:
         )
     log.debug("compiled %d rules", len(compiled))
     return RuleSet(compiled)
+
+
+# Security's Windows Filtering Platform events name connection facts differently from
+# Sysmon; a rule for them written with Sysmon's names can never match (field case C25,
+# SigmaHQ fixed several such rules).
+_WFP_EVENT_IDS = frozenset({"5154", "5155", "5156", "5157", "5158", "5159"})
+_WFP_NAMES = {
+    "DestinationPort": "DestPort",
+    "DestinationIp": "DestAddress",
+    "SourceIp": "SourceAddress",
+    "Image": "Application",
+    "ProcessId": "ProcessID",
+}
+
+
+def _warn_impossible_fields(rule: SigmaRuleBase, rule_id: str) -> None:
+    """Warn when a rule for Security WFP events uses field names those events never have."""
+    if not isinstance(rule, SigmaRule) or rule.logsource.service != "security":
+        return
+    items = [
+        item
+        for detection in rule.detection.detections.values()
+        for item in _detection_items(detection)
+    ]
+    event_ids = {str(v) for item in items if item.field == "EventID" for v in item.value}
+    if not event_ids & _WFP_EVENT_IDS:
+        return
+    wrong = sorted({item.field for item in items if item.field in _WFP_NAMES})
+    if wrong:
+        renamed = ", ".join(f"{name} is {_WFP_NAMES[name]}" for name in wrong)
+        log.warning(
+            "rule %s: %s never occur in Security events %s (there %s): it cannot match them",
+            rule_id,
+            ", ".join(wrong),
+            "/".join(sorted(event_ids & _WFP_EVENT_IDS)),
+            renamed,
+        )
+
+
+def _detection_items(detection: Any) -> list[Any]:
+    """Every field item of a detection, through nested detections (lists of maps)."""
+    found: list[Any] = []
+    for item in getattr(detection, "detection_items", []):
+        if hasattr(item, "detection_items"):
+            found.extend(_detection_items(item))
+        else:
+            found.append(item)
+    return found
 
 
 def _compile_one(rule: SigmaRuleBase) -> tuple[CompiledRule | None, list[str]]:
