@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -143,13 +144,16 @@ _WFP_NAMES = {
 
 def _warn_impossible_fields(rule: SigmaRuleBase, rule_id: str) -> None:
     """Warn when a rule for Security WFP events uses field names those events never have."""
-    if not isinstance(rule, SigmaRule) or rule.logsource.service != "security":
+    if not isinstance(rule, SigmaRule):
         return
     items = [
         item
         for detection in rule.detection.detections.values()
         for item in _detection_items(detection)
     ]
+    _warn_drive_letters(items, rule_id)
+    if rule.logsource.service != "security":
+        return
     event_ids = {str(v) for item in items if item.field == "EventID" for v in item.value}
     if not event_ids & _WFP_EVENT_IDS:
         return
@@ -163,6 +167,28 @@ def _warn_impossible_fields(rule: SigmaRuleBase, rule_id: str) -> None:
             "/".join(sorted(event_ids & _WFP_EVENT_IDS)),
             renamed,
         )
+
+
+def _warn_drive_letters(items: list[Any], rule_id: str) -> None:
+    """Falcon writes images as device paths: a drive-letter anchor never holds there (C14)."""
+    anchored = sorted(
+        {
+            item.field
+            for item in items
+            if item.field in _IMAGE_FIELDS and any(_DRIVE.match(str(value)) for value in item.value)
+        }
+    )
+    if anchored:
+        log.warning(
+            "rule %s: %s anchored on a drive letter cannot match Falcon events, which name "
+            "images by device path (\\Device\\HarddiskVolumeN\\...)",
+            rule_id,
+            ", ".join(anchored),
+        )
+
+
+_IMAGE_FIELDS = frozenset({"Image", "ParentImage"})
+_DRIVE = re.compile(r"[A-Za-z]:\\")
 
 
 def _detection_items(detection: Any) -> list[Any]:
