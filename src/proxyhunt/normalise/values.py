@@ -110,6 +110,10 @@ def text(value: Any) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        # A key repeated in a JSON export keeps all its values (sources.jsonlog): one per
+        # line, so every value can match and none is glued to the next.
+        return "\n".join(t for t in map(text, value) if t is not None)
     return str(value)
 
 

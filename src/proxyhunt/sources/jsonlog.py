@@ -15,6 +15,7 @@ The line helpers here are shared with the FDR reader.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import importlib
 import json
 import logging
@@ -107,7 +108,41 @@ def parse_line(line: bytes, limits: Limits) -> tuple[Any, str | None]:
         return None, f"invalid JSON: {str(exc)[:120]}"
     if isinstance(value, dict | list) and too_deep(value, limits.max_json_depth):
         return None, "JSON nesting too deep"
+    if isinstance(value, dict) and line.count(b'":') > _key_count(value):
+        # More key-like tokens than keys: duplicate keys (or '":' inside a string). JSON
+        # parsers keep one value silently, which lets a writer hide another; read the line
+        # again keeping every value of a repeated key, in order (field case C30).
+        with contextlib.suppress(ValueError, RecursionError):
+            value = json.loads(line, object_pairs_hook=_keep_repeated)
     return value, None
+
+
+def _key_count(value: dict[str, Any]) -> int:
+    count = 0
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        else:
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return count
+
+
+def _keep_repeated(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose repeated keys hold the list of their values, in file order."""
+    result: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for key, item in pairs:
+        if key not in result:
+            result[key] = item
+        elif key in repeated:
+            result[key].append(item)
+        else:
+            result[key] = [result[key], item]
+            repeated.add(key)
+    return result
 
 
 def split_reason(reason: str) -> tuple[str, str]:
@@ -335,6 +370,8 @@ def classify(obj: dict[str, Any], limits: Limits) -> Classified | str:
         return KIND_WINDOWS, from_winlog(obj, winlog), "winlogbeat"
     if "SyslogMessage" in obj:
         return _from_syslog(obj)
+    if obj.get("category") == "execve" and isinstance(obj.get("details"), dict):
+        return KIND_AUDITD, _from_audisp(obj, obj["details"]), "audisp"
     table = obj.get("Type")
     if table == "WindowsEvent":
         return _from_azure_windowsevent(obj, limits)
@@ -400,6 +437,29 @@ def _from_flat(obj: dict[str, Any]) -> dict[str, Any]:
     if "EventRecordID" not in data and "RecordNumber" in obj:
         data["EventRecordID"] = obj["RecordNumber"]
     return data
+
+
+def _from_audisp(obj: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+    """An audisp-json execve event as the auditd reader's record data."""
+    path = details.get("path")
+    # PATH records repeat "path": the executable's comes first, the loader's after it.
+    exe = path[0] if isinstance(path, list) and path else path
+    return {
+        "record_type": "EXECVE",
+        "exe": exe if isinstance(exe, str) else None,
+        "cmdline": details.get("command"),
+        "argv": [],
+        "pid": details.get("pid"),
+        "ppid": details.get("ppid"),
+        "uid": details.get("uid"),
+        "user": details.get("originaluser") or details.get("user"),
+        "cwd": details.get("cwd"),
+        "node": obj.get("hostname"),
+        "serial": details.get("auditserial"),
+        "key": details.get("auditkey"),
+        "success": None,
+        "time": None,
+    }
 
 
 def _from_azure_windowsevent(obj: dict[str, Any], limits: Limits) -> Classified | str:
