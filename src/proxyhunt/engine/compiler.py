@@ -19,7 +19,7 @@ Semantics chosen where the Sigma specification leaves room (each has a test):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sigma.conditions import (
@@ -64,36 +64,70 @@ class EventView:
     """
 
     __slots__ = ("fields", "_folded", "_all_raw", "_all_folded")
+    _folded: dict[str, Value | None]
 
     def __init__(self, fields: dict[str, str | None]) -> None:
         self.fields = fields
-        self._folded: dict[str, str | None] = {}
+        self._folded = {}
         self._all_raw: list[str] | None = None
         self._all_folded: list[str] | None = None
 
-    def raw(self, name: str) -> str | None:
-        value = self.fields.get(name)
+    def raw(self, name: str) -> Value | None:
+        value: object = self.fields.get(name)
+        if value is None or type(value) is str:
+            return value
+        if isinstance(value, list | tuple):
+            # A multi-valued field (unnamed EventData <Data> elements): a rule matches when
+            # any one element does, never the elements glued together.
+            return tuple(v if type(v) is str else str(v) for v in value if v is not None)
         # Normalisers promise strings; a stray int from a source is compared as its text.
-        return value if value is None or type(value) is str else str(value)
+        return str(value)
 
-    def folded(self, name: str) -> str | None:
+    def folded(self, name: str) -> Value | None:
         try:
             return self._folded[name]
         except KeyError:
             raw = self.raw(name)
-            folded = None if raw is None else raw.casefold()
+            folded: Value | None
+            if raw is None or type(raw) is str:
+                folded = None if raw is None else raw.casefold()
+            else:
+                folded = tuple(v.casefold() for v in raw)
             self._folded[name] = folded
             return folded
 
     def all_raw(self) -> list[str]:
         if self._all_raw is None:
-            self._all_raw = [v for v in (self.raw(k) for k in self.fields) if v is not None]
+            self._all_raw = _flatten(self.raw(k) for k in self.fields)
         return self._all_raw
 
     def all_folded(self) -> list[str]:
         if self._all_folded is None:
-            self._all_folded = [v for v in (self.folded(k) for k in self.fields) if v is not None]
+            self._all_folded = _flatten(self.folded(k) for k in self.fields)
         return self._all_folded
+
+
+# One field's value: a string, or the strings of a multi-valued field.
+Value = str | tuple[str, ...]
+
+
+def _flatten(values: Iterable[Value | None]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if value is None:
+            continue
+        if type(value) is str:
+            out.append(value)
+        else:
+            out.extend(value)
+    return out
+
+
+def check(test: StrTest, value: Value) -> bool:
+    """``test`` on a field's value, or on any element of a multi-valued field."""
+    if type(value) is str:
+        return test(value)
+    return any(test(v) for v in value)
 
 
 Node = Callable[[EventView], bool]
@@ -231,13 +265,13 @@ def _field_node(name: str, cased: bool, test: StrTest) -> Node:
 
         def node(view: EventView) -> bool:
             value = view.raw(name)
-            return value is not None and test(value)
+            return value is not None and check(test, value)
 
     else:
 
         def node(view: EventView) -> bool:
             value = view.folded(name)
-            return value is not None and test(value)
+            return value is not None and check(test, value)
 
     return node
 
@@ -251,10 +285,15 @@ def _guarded_regex_node(name: str, literals: tuple[str, ...], test: StrTest) -> 
 
     def node(view: EventView) -> bool:
         folded = view.folded(name)
-        if folded is None or not any(map(folded.__contains__, literals)):
+        if folded is None:
+            return False
+        if type(folded) is not str:
+            value = view.raw(name)
+            return value is not None and check(test, value)
+        if not any(map(folded.__contains__, literals)):
             return False
         value = view.raw(name)
-        return value is not None and test(value)
+        return value is not None and check(test, value)
 
     return node
 
@@ -335,8 +374,9 @@ def _compile_fieldref(name: str, value: SigmaFieldReference) -> Compiled:
 
     def node(view: EventView) -> bool:
         mine, theirs = view.folded(name), view.folded(other)
-        if mine is None or theirs is None:
-            return False
+        if type(mine) is not str or type(theirs) is not str:
+            # Absent, or multi-valued: a field reference compares single values only.
+            return mine is not None and mine == theirs
         if starts and ends:
             return theirs in mine
         if starts:

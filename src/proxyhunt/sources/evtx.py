@@ -209,7 +209,10 @@ def _event_data(event_data: dict[str, Any]) -> dict[str, Any]:
 def _unnamed(value: Any) -> dict[str, Any]:
     value = _text(value)
     items = value if isinstance(value, list) else [value]
-    return {f"param{i}": _text(item) for i, item in enumerate(items, 1) if item is not None}
+    named = {f"param{i}": _text(item) for i, item in enumerate(items, 1) if item is not None}
+    # Also the ordered list Sigma's `Data` field means (field case C06), empties kept.
+    named["Data"] = ["" if item is None else str(_text(item)) for item in items]
+    return named
 
 
 READER = EvtxReader()

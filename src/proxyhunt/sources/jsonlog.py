@@ -408,6 +408,9 @@ def from_winlog(obj: dict[str, Any], winlog: dict[str, Any]) -> dict[str, Any]:
     event_data = winlog.get("event_data")
     if isinstance(event_data, dict):
         data.update(event_data)
+        positional = _params_as_data(event_data)
+        if positional is not None:
+            data["Data"] = positional
     user_data = winlog.get("user_data")
     if isinstance(user_data, dict):
         data.update({k: v for k, v in user_data.items() if k != "xml_name"})
@@ -425,6 +428,15 @@ def from_winlog(obj: dict[str, Any], winlog: dict[str, Any]) -> dict[str, Any]:
     data["EventRecordID"] = winlog.get("record_id")
     data["TimeCreated"] = obj.get("@timestamp")
     return data
+
+
+def _params_as_data(event_data: dict[str, Any]) -> list[str] | None:
+    """Winlogbeat renames unnamed ``<Data>`` to param1..N and drops empty ones; rebuild the
+    ordered ``Data`` list the same event has in EVTX or XML, gaps as "" (field case C06)."""
+    numbers = [int(key[5:]) for key in event_data if key.startswith("param") and key[5:].isdigit()]
+    if not numbers or "Data" in event_data or max(numbers) > 1024:
+        return None
+    return [str(event_data.get(f"param{i}") or "") for i in range(1, max(numbers) + 1)]
 
 
 def _from_flat(obj: dict[str, Any]) -> dict[str, Any]:

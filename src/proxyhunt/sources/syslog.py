@@ -125,12 +125,22 @@ def _system_fields(system: ET.Element) -> dict[str, Any]:
     return out
 
 
-def _event_data(node: ET.Element) -> dict[str, str]:
-    return {
-        name: data.text or ""
-        for data in node
-        if _local(data.tag) == "Data" and (name := data.get("Name"))
-    }
+def _event_data(node: ET.Element) -> dict[str, Any]:
+    """Named ``<Data>`` elements by name; unnamed ones (WEC-forwarded and classic events) as
+    the ordered list ``Data``, empty elements kept so positions stay meaningful (C06)."""
+    named: dict[str, Any] = {}
+    unnamed: list[str] = []
+    for data in node:
+        if _local(data.tag) != "Data":
+            continue
+        name = data.get("Name")
+        if name:
+            named[name] = data.text or ""
+        else:
+            unnamed.append(data.text or "")
+    if unnamed:
+        named["Data"] = unnamed
+    return named
 
 
 def event_from_xml(text: str) -> dict[str, Any]:
