@@ -104,6 +104,25 @@ def convert_all(
     return flags, uncovered
 
 
+def convert_categories(
+    backend_type: Callable[..., Backend],
+    rules: tuple[ExportRule, ...],
+    target: str,
+    categories: Mapping[str, tuple[str, ...]],
+) -> tuple[list[RuleFlag], list[Uncovered], dict[str, str]]:
+    """Convert every rule with ``backend_type`` where each category's fields keep their Sigma
+    names (the query's prelude renames the platform's columns); also the header's mapping."""
+    fields = {cat: {name: name for name in names} for cat, names in categories.items()}
+    backend = backend_type(processing_pipeline=field_pipeline(target, fields))
+
+    def convert(rule: ExportRule) -> str:
+        return bare_query(convert_rule(backend, rule, fields))
+
+    flags, uncovered = convert_all(rules, convert)
+    mapping = {cat: ", ".join(names) for cat, names in categories.items()}
+    return flags, uncovered, mapping
+
+
 def bare_query(query: str | DeferredQueryExpression) -> str:
     """Reject deferred parts (``| regex ...``): they cannot live inside an expression."""
     if not isinstance(query, str):

@@ -21,7 +21,7 @@ from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
 from sigma.types import SigmaString, SpecialChars
 
-from proxyhunt.export.convert import bare_query, convert_all, convert_rule, field_pipeline
+from proxyhunt.export.convert import convert_categories
 from proxyhunt.export.detection import (
     Detection,
     ExportRule,
@@ -93,16 +93,9 @@ def render_kql(
     triage: Mapping[str, str],
 ) -> str:
     """The whole detection as one KQL query over the normalised ``events`` of ``prelude``."""
-    fields = {cat: {name: name for name in names} for cat, names in categories.items()}
-    pipeline = field_pipeline(target, fields)
-    # mypy resolves this keyword to pySigma's **backend_options (typed dict) here.
-    backend = KqlConditionBackend(processing_pipeline=pipeline)  # type: ignore[arg-type]
-
-    def convert(rule: ExportRule) -> str:
-        return bare_query(convert_rule(backend, rule, fields))
-
-    flags, uncovered = convert_all(det.rules, convert)
-    mapping = {cat: ", ".join(names) for cat, names in categories.items()}
+    flags, uncovered, mapping = convert_categories(
+        KqlConditionBackend, det.rules, target, categories
+    )
     header = header_lines(det, target, assumptions, mapping, flags, uncovered)
     lines = [*prelude, "events", *_scoring(det, flags), *_output(det, flags, triage)]
     return comment_block(header, "//") + "\n" + "\n".join(lines) + "\n"

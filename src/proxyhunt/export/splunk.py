@@ -27,7 +27,7 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaRegularExpressionFlag, SigmaString, SpecialChars
 
 from proxyhunt.export import platforms as pf
-from proxyhunt.export.convert import bare_query, convert_all, convert_rule, field_pipeline
+from proxyhunt.export.convert import convert_categories
 from proxyhunt.export.detection import (
     Detection,
     ExportRule,
@@ -203,16 +203,7 @@ def _render(
     triage: Mapping[str, str],
     assumptions: list[str],
 ) -> str:
-    fields = {cat: {name: name for name in names} for cat, names in categories.items()}
-    pipeline = field_pipeline(target, fields)
-    # mypy resolves this keyword to pySigma's **backend_options (typed dict) here.
-    backend = SplEvalBackend(processing_pipeline=pipeline)  # type: ignore[arg-type]
-
-    def convert(rule: ExportRule) -> str:
-        return bare_query(convert_rule(backend, rule, fields))
-
-    flags, uncovered = convert_all(det.rules, convert)
-    mapping = {cat: ", ".join(names) for cat, names in categories.items()}
+    flags, uncovered, mapping = convert_categories(SplEvalBackend, det.rules, target, categories)
     header = header_lines(det, target, assumptions, mapping, flags, uncovered)
     lines = [_comment(header), search, *prelude, *_scoring(det, flags, triage)]
     return "\n".join(lines) + "\n"
