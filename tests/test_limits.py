@@ -263,3 +263,20 @@ def test_open_audit_events_are_flushed_before_memory_grows(tmp_path: Path) -> No
     assert len(records) == 500, "every event is still emitted, once"
     assert not diag.partial
     assert most <= 5 * 50_000
+
+
+def test_an_overlong_first_json_line_costs_only_that_line(tmp_path: Path) -> None:
+    from proxyhunt.diagnostics import Diagnostics
+    from proxyhunt.sources.base import Limits
+    from proxyhunt.sources.registry import iter_records
+
+    sample = Path(__file__).resolve().parents[1] / "examples/telemetry/sysmon_srv02_mordor.json"
+    path = tmp_path / "first_line_huge.json"
+    path.write_bytes(b'{"CommandLine":"' + b"A" * 20_000 + b"\n" + sample.read_bytes())
+    diag = Diagnostics()
+
+    records = list(iter_records([str(path)], diag, Limits(max_line_bytes=10_000)))
+
+    assert len(records) == len(sample.read_bytes().splitlines())
+    assert diag.skipped_by_reason == {"line too long": 1}
+    assert "line 1" in diag.warnings[0]

@@ -181,6 +181,13 @@ def _values(
         yield "line 1", value
         yield from _line_values(stream, source, diag, limits, 1)
         return
+    if len(first) > limits.max_line_bytes and first.lstrip()[:1] == b"{":
+        # An object line over the limit: JSON lines whose first record is too long. Drop that
+        # line alone; reading it as one whole-file document would cost every later line.
+        _drain_line(stream)
+        diag.skip(source, "line 1", "line too long", f"over {limits.max_line_bytes}")
+        yield from _line_values(stream, source, diag, limits, 1)
+        return
     if not first.endswith(b"\n") or first.strip() in (b"{", b"["):
         # Pretty-printed, or one long line (a single-line array): read as one document.
         yield from _document_values(first, stream, source, diag, limits)
