@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sigma.backends.elasticsearch import EqlBackend, ESQLBackend
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionNOT
+from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.conversion.state import ConversionState
-from sigma.rule import SigmaRule
 from sigma.types import SigmaRegularExpressionFlag, SigmaString, SpecialChars
 
 from proxyhunt.export import platforms as pf
 from proxyhunt.export.detection import ExportRule
 from proxyhunt.export.lucene import to_lucene
+from proxyhunt.export.sql_backend import BareQuery, NullSafeNot
 from proxyhunt.export.types import regex_value, string_value
 
 # ECS fields as written, without the backends' `.caseless` sub-fields (a custom mapping most
@@ -35,7 +35,7 @@ def _quote(text: str) -> str:
     return '"' + escaped.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-class EqlConditionBackend(EqlBackend):
+class EqlConditionBackend(BareQuery, EqlBackend):
     """The EQL backend with explicit parentheses and Lucene-correct regexes.
 
     The stock backend writes every Sigma regex as ``regex~ "(?i)..."``: case-insensitive even
@@ -54,13 +54,8 @@ class EqlConditionBackend(EqlBackend):
         field = self.escape_and_quote_field(cond.field)
         return f"{field} {op} {_quote(to_lucene(pattern))}"
 
-    def finalize_query_default(
-        self, rule: SigmaRule, query: Any, index: int, state: ConversionState
-    ) -> Any:
-        return query
 
-
-class EsqlConditionBackend(ESQLBackend):
+class EsqlConditionBackend(NullSafeNot, ESQLBackend):
     """The ES|QL backend made case-insensitive and NULL-safe like Sigma.
 
     - ``LIKE`` and ``RLIKE`` are case-sensitive in ES|QL while Sigma strings are not: string
@@ -96,17 +91,6 @@ class EsqlConditionBackend(ESQLBackend):
         if ignore_case:
             return f"TO_LOWER({field}) RLIKE {_quote(to_lucene(pattern, lower=True))}"
         return f"{field} RLIKE {_quote(to_lucene(pattern))}"
-
-    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        inner = self.convert_condition(cond.args[0], state)
-        if not isinstance(inner, str):
-            return super().convert_condition_not(cond, state)
-        return f"NOT COALESCE(({inner}), FALSE)"
-
-    def finalize_query_default(
-        self, rule: SigmaRule, query: Any, index: int, state: ConversionState
-    ) -> Any:
-        return query
 
 
 def _like(value: SigmaString, lower: bool) -> str:

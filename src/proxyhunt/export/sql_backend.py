@@ -18,18 +18,30 @@ from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
 
 
-class SparkConditionBackend(DatabricksBackend):
-    """Databricks backend that returns one bare, fully parenthesised boolean expression."""
-
-    parenthesize = True
-
-    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        inner = self.convert_condition(cond.args[0], state)
-        if not isinstance(inner, str):
-            return super().convert_condition_not(cond, state)
-        return f"NOT COALESCE(({inner}), FALSE)"
+class BareQuery:
+    """Mixin: a backend's query is used as one expression inside ours, so the backend's own
+    finishing (index prefixes, ``| where`` heads) is left off."""
 
     def finalize_query_default(
         self, rule: SigmaRule, query: Any, index: int, state: ConversionState
     ) -> Any:
         return query
+
+
+class NullSafeNot(BareQuery):
+    """Mixin for SQL-like targets: ``NOT`` of a condition on a missing field is true, as in
+    Sigma, instead of SQL's NULL (see the module docstring)."""
+
+    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
+        backend: Any = self
+        inner = backend.convert_condition(cond.args[0], state)
+        if not isinstance(inner, str):
+            stock = getattr(super(NullSafeNot, backend), "convert_condition_not")  # noqa: B009
+            return stock(cond, state)
+        return f"NOT COALESCE(({inner}), FALSE)"
+
+
+class SparkConditionBackend(NullSafeNot, DatabricksBackend):
+    """Databricks backend that returns one bare, fully parenthesised boolean expression."""
+
+    parenthesize = True
