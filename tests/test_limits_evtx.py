@@ -70,12 +70,12 @@ def test_parser_hang_costs_one_chunk_and_the_rest_is_read(hanging_evtx: Path) ->
 def test_worker_is_reused_across_files_and_replaced_after_a_hang(hanging_evtx: Path) -> None:
     clean = evtx_copy(EVTX_MANY_CHUNKS, hanging_evtx.parent / "clean.evtx")
     _ids(clean)
-    first = evtx_guard._worker
+    first = evtx_guard.current_worker()
     _ids(clean)
-    assert evtx_guard._worker is first, "one worker process serves file after file"
+    assert evtx_guard.current_worker() is first, "one worker process serves file after file"
     _ids(hanging_evtx)
     _ids(clean)
-    assert evtx_guard._worker is not first
+    assert evtx_guard.current_worker() is not first
     assert first is not None and not first.alive(), "the stuck worker was killed"
 
 
@@ -90,7 +90,7 @@ def test_in_process_mode_gives_the_same_records(tmp_path: Path) -> None:
 def test_worker_runs_under_the_memory_limit(tmp_path: Path) -> None:
     path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
     list(guarded_items(str(path), "clean.evtx", Diagnostics(), STALL, 1536 * 1024**2))
-    worker = evtx_guard._worker
+    worker = evtx_guard.current_worker()
     assert worker is not None
     limits = Path(f"/proc/{worker.process.pid}/limits").read_text()
     line = next(row for row in limits.splitlines() if row.startswith("Max address space"))
@@ -171,19 +171,19 @@ def test_a_forked_process_starts_its_own_worker(tmp_path: Path) -> None:
 
     path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
     parent_ids, _, _ = _ids(path)
-    parent_worker = evtx_guard._worker
+    parent_worker = evtx_guard.current_worker()
     context = multiprocessing.get_context("fork")
     with context.Pool(2) as pool:
         results = pool.map(_child_read, [str(path)] * 4)
     for ids, worker_pid in results:
         assert ids == parent_ids
         assert parent_worker is not None and worker_pid != parent_worker.process.pid
-    assert parent_worker is evtx_guard._worker and parent_worker.alive()
+    assert parent_worker is evtx_guard.current_worker() and parent_worker.alive()
     assert _ids(path)[0] == parent_ids, "the parent's worker still answers correctly"
 
 
 def _child_read(path: str) -> tuple[list[int], int]:
     items = list(guarded_items(path, "child.evtx", Diagnostics(), STALL, 2 * 1024**3))
-    worker = evtx_guard._worker
+    worker = evtx_guard.current_worker()
     assert worker is not None
     return [item["event_record_id"] for item in items], worker.process.pid

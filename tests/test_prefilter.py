@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.fdr import PROXY
-from proxyhunt.engines import prefilter, rawjson
+from proxyhunt.engines import prefilter, rawjson, screen
 from proxyhunt.engines.fdrfast import LinesOutcome, scan_block
 from proxyhunt.pipeline import Detector
 from proxyhunt.rules.loader import load_profile, load_rules
@@ -239,10 +239,10 @@ detection:
   condition: selection
 """
     )
-    records = prefilter.RecordPrefilter(prefilter.plan_windows([rule]))
+    records = screen.RecordScreen(prefilter.windows_screen([rule], 1 << 20))
     text = (
-        '{"Event":{"System":{"EventID":3},"EventData":{"Initiated":true,'
-        '"DestinationPort":3389,"Image":"C:\\\\Windows\\\\System32\\\\mstsc.exe"}}}'
+        b'{"Event":{"System":{"EventID":3},"EventData":{"Initiated":true,'
+        b'"DestinationPort":3389,"Image":"C:\\\\Windows\\\\System32\\\\mstsc.exe"}}}'
     )
-    assert records.may_match(text)
-    assert records.batch([text, text.replace("mstsc", "notepad")]) == [True, False]
+    assert records.verdicts([text]) == [True]
+    assert records.verdicts([text, text.replace(b"mstsc", b"notepad")]) == [True, False]

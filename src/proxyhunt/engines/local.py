@@ -20,7 +20,7 @@ import threading
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,17 +28,21 @@ from typing import TYPE_CHECKING, Any
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines import fdrfast
 from proxyhunt.errors import ProxyhuntError
-from proxyhunt.sources import registry
+from proxyhunt.sources import evtx_guard, registry
 from proxyhunt.sources.base import Limits
 
 if TYPE_CHECKING:
-    from proxyhunt.engines.prefilter import LinePrefilter, RecordPrefilter
+    from proxyhunt.engines.prefilter import LinePrefilter
+    from proxyhunt.engines.screen import ScreenSpec
     from proxyhunt.pipeline import Detector
     from proxyhunt.score import Hit
 
 log = logging.getLogger("proxyhunt.engines")
 
 RANGE_BYTES = 64 * 1024 * 1024
+# EVTX threads (each with its own parser process) per job: while a thread handles one
+# file's few candidate records and asks for the next file, another parser keeps the core busy.
+EVTX_THREADS_PER_JOB = int(os.environ.get("PH_T", "2"))
 _FDR = "fdr-ndjson"
 _EVTX = "evtx"
 
@@ -106,7 +110,7 @@ class Matcher:
     detector: Detector
     limits: Limits
     falcon: LinePrefilter | None
-    windows: RecordPrefilter | None
+    windows: ScreenSpec | None  # the screen of EVTX records
     setup: Setup
 
     @classmethod
@@ -121,11 +125,13 @@ class Matcher:
         if detector is None or rules is None:
             rules, profile = load_rules(load_profile(setup.profile), setup.rules)
             detector = Detector(profile, compile_rules(rules))
-        falcon, windows = _prefilters(rules) if setup.prefilter else (None, None)
+        falcon, windows = _prefilters(rules, setup.limits) if setup.prefilter else (None, None)
         return cls(detector, setup.limits, falcon, windows, setup)
 
 
-def _prefilters(rules: Sequence[Any]) -> tuple[LinePrefilter | None, RecordPrefilter | None]:
+def _prefilters(
+    rules: Sequence[Any], limits: Limits
+) -> tuple[LinePrefilter | None, ScreenSpec | None]:
     try:
         import hyperscan  # noqa: F401 - only to know whether the fast path exists
     except ImportError:
@@ -135,7 +141,7 @@ def _prefilters(rules: Sequence[Any]) -> tuple[LinePrefilter | None, RecordPrefi
 
     plan, everything = prefilter.plan_falcon(rules)
     falcon = None if everything else prefilter.LinePrefilter(plan)
-    windows = prefilter.RecordPrefilter(prefilter.plan_windows(rules))
+    windows = prefilter.windows_screen(rules, limits.max_record_bytes)
     return falcon, windows
 
 
@@ -472,6 +478,11 @@ class _Done:
 def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[TaskResult]:
     """Results in task order; tasks run on ``jobs`` processes (in-process for 1).
 
+    EVTX files go to ``jobs`` threads of this process instead, each driving its own evtx-rs
+    worker process (:mod:`proxyhunt.sources.evtx_guard`): the worker parses and screens the
+    records, so the thread only handles the few that could match, and no record crosses
+    into a pool process and back.
+
     A worker that dies (killed, out of memory) stops the scan with an error instead of
     leaving it waiting: concurrent.futures marks the whole pool broken.
     """
@@ -481,30 +492,50 @@ def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[
         return
     global _MATCHER
     _MATCHER = matcher  # inherited by forked workers; others rebuild it in _init_worker
-    with ProcessPoolExecutor(
-        jobs,
-        mp_context=_context(),
-        initializer=_init_worker,
-        initargs=(matcher.setup, logging.getLogger("proxyhunt").getEffectiveLevel()),
-    ) as pool:
-        pending: deque[Any] = deque()
-        try:
-            for task in tasks:
-                if task.local or task.kind == "skips":
-                    pending.append(_Done(run_task(task, matcher)))
-                else:
-                    pending.append(pool.submit(_run_in_worker, task))
-                while len(pending) > 2 * jobs or (pending and pending[0].done()):
-                    yield pending.popleft().result()
-            while pending:
+    pool: ProcessPoolExecutor | None = None
+    threads: ThreadPoolExecutor | None = None
+    pending: deque[Any] = deque()
+    try:
+        for task in tasks:
+            if task.local or task.kind == "skips":
+                pending.append(_Done(run_task(task, matcher)))
+            elif task.kind == "evtx" and matcher.limits.evtx_stall_seconds > 0:
+                if threads is None:
+                    threads = ThreadPoolExecutor(
+                        jobs * EVTX_THREADS_PER_JOB, thread_name_prefix="proxyhunt-evtx"
+                    )
+                pending.append(threads.submit(run_task, task, matcher))
+            else:
+                if pool is None:
+                    # Created on first use: an EVTX-only scan needs no process pool. The
+                    # start method is chosen now, knowing whether our threads are running.
+                    pool = ProcessPoolExecutor(
+                        jobs,
+                        mp_context=_context(),
+                        initializer=_init_worker,
+                        initargs=(
+                            matcher.setup,
+                            logging.getLogger("proxyhunt").getEffectiveLevel(),
+                        ),
+                    )
+                pending.append(pool.submit(_run_in_worker, task))
+            limit = 2 * jobs * (EVTX_THREADS_PER_JOB if threads is not None else 1)
+            while len(pending) > limit or (pending and pending[0].done()):
                 yield pending.popleft().result()
-        except BrokenProcessPool as exc:
-            raise ProxyhuntError(
-                f"a worker process died ({exc}); run again with --jobs 1 to scan in one process"
-            ) from exc
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.popleft().result()
+    except BrokenProcessPool as exc:
+        raise ProxyhuntError(
+            f"a worker process died ({exc}); run again with --jobs 1 to scan in one process"
+        ) from exc
+    finally:
+        for future in pending:
+            future.cancel()
+        if threads is not None:
+            threads.shutdown(wait=True, cancel_futures=True)
+            evtx_guard.close_workers()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _context() -> multiprocessing.context.BaseContext:

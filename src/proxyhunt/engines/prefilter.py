@@ -22,13 +22,9 @@ whenever any rule could apply to them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sigma.conditions import (
     ConditionAND,
@@ -41,6 +37,7 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
 
 from proxyhunt.engines import rawjson
+from proxyhunt.engines.screen import Formula, ScreenSpec, compile_database, evaluate, rule_flags
 from proxyhunt.model import (
     NETWORK_CONNECTION,
     OTHER,
@@ -52,9 +49,6 @@ from proxyhunt.model import (
 )
 
 log = logging.getLogger("proxyhunt.engines")
-
-# A formula: True ("maybe"), a pattern index, or ("and"|"or", children).
-Formula = bool | int | tuple[str, tuple["Formula", ...]]
 
 FALCON_PROCESS_EVENTS = ("ProcessRollup2", "SyntheticProcessRollup2")
 _PRODUCTS = ("windows", "linux", "macos")
@@ -179,6 +173,12 @@ def plan_windows(rules: Sequence[SigmaRule]) -> WindowsPlan:
     return WindowsPlan(ctx.patterns, _or(formulas) if formulas else False)
 
 
+def windows_screen(rules: Sequence[SigmaRule], max_record_bytes: int) -> ScreenSpec:
+    """The screen EVTX records go through where they are parsed (see :mod:`.screen`)."""
+    plan = plan_windows(rules)
+    return ScreenSpec(tuple(plan.patterns.expressions), plan.formula, max_record_bytes)
+
+
 def _event_id_gate(ids: Sequence[int]) -> str:
     """``"EventID"`` followed closely by one of ``ids`` (plain, or as ``#text`` after
     attributes such as ``Qualifiers``)."""
@@ -297,18 +297,6 @@ def _or(children: list[Formula]) -> Formula:
     return flat[0] if len(flat) == 1 else ("or", tuple(flat))
 
 
-def evaluate(formula: Formula, found: set[int]) -> bool:
-    """Whether the patterns ``found`` in a line satisfy ``formula``."""
-    if formula is True or formula is False:
-        return formula
-    if isinstance(formula, int):
-        return formula in found
-    op, children = formula
-    if op == "and":
-        return all(evaluate(c, found) for c in children)
-    return any(evaluate(c, found) for c in children)
-
-
 # -- the scanner -----------------------------------------------------------------------------
 
 # Lines the reader must see itself (so its diagnostics stay exact).
@@ -344,15 +332,6 @@ def _not_one_of(words: Sequence[str]) -> str:
     return "(?:" + "|".join(alternatives) + ")"
 
 
-def _rule_flags() -> int:  # noqa: N802 - reads as the constant it stands for
-    """Flags of rule patterns: case-insensitive, and Hyperscan's prefilter mode, in which it
-    may report more matches than the pattern has (never fewer) in exchange for speed:
-    exactly the contract a prefilter needs."""
-    import hyperscan
-
-    return int(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_PREFILTER)
-
-
 class LinePrefilter:
     """Candidate lines of a block of whole NDJSON lines, by one Hyperscan pass."""
 
@@ -361,7 +340,7 @@ class LinePrefilter:
 
         self._formulas = [f for f in plan.process_formulas if f is not True]
         expressions = list(plan.patterns.expressions)
-        flags = [_rule_flags()] * len(expressions)
+        flags = [rule_flags()] * len(expressions)
         self._first_guard = len(expressions)
         guards = [pattern for _name, pattern in _GUARDS]
         guards.append(_folds_escaped())
@@ -395,9 +374,9 @@ class LinePrefilter:
         def on_folding(_pattern: int, start: int, end: int, flags: int, ctx: object) -> None:
             on_match(self._first_guard, start, end, flags, ctx)
 
-        self._db.scan(block, match_event_handler=on_match)  # type: ignore[attr-defined]
+        self._db.scan(block, match_event_handler=on_match)
         if not block.isascii():
-            self._non_ascii.scan(block, match_event_handler=on_folding)  # type: ignore[attr-defined]
+            self._non_ascii.scan(block, match_event_handler=on_folding)
         chosen = [line for line, hits in found.items() if self._decode(hits)]
         last = rfind(b"\n", 0, len(block) - 1) + 1
         if not block.endswith(b"\n") and last not in found:
@@ -417,51 +396,6 @@ class LinePrefilter:
         return verdict
 
 
-def compile_database(expressions: Sequence[str], flags: Sequence[int]) -> object:
-    """A Hyperscan block-mode database, loaded from the cache when compiled before.
-
-    Compiling the pack's patterns takes about a second; the serialised database loads in
-    milliseconds. The cache key covers the Hyperscan version, the patterns and their flags.
-    """
-    import hyperscan
-
-    key = hashlib.sha256(
-        repr((getattr(hyperscan, "__version__", "?"), list(expressions), list(flags))).encode()
-    ).hexdigest()[:32]
-    path = _cache_dir() / f"hs-{key}.db"
-    try:
-        db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
-        return db
-    except (OSError, hyperscan.error):
-        pass
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[e.encode() for e in expressions],
-        ids=list(range(len(expressions))),
-        elements=len(expressions),
-        flags=list(flags),
-    )
-    _store(path, hyperscan.dumpb(db))
-    return db
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "proxyhunt"
-
-
-def _store(path: Path, data: bytes) -> None:
-    # A cache that cannot be written (read-only home, full disk) only costs compile time.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(data)
-        partial.replace(path)
-    except OSError as exc:
-        log.debug("cannot cache a compiled pattern database in %s: %s", path, exc)
-
-
 def check_patterns(plan: Plan) -> list[int]:
     """Indices of patterns Hyperscan refuses alone (too large, matching empty text ...)."""
     import hyperscan
@@ -475,71 +409,3 @@ def check_patterns(plan: Plan) -> list[int]:
             log.debug("prefilter: pattern %d refused: %s", index, exc)
             bad.append(index)
     return bad
-
-
-class RecordPrefilter:
-    """Whether one Windows record, as JSON text, could match any rule."""
-
-    def __init__(self, plan: WindowsPlan) -> None:
-
-        self._formula = plan.formula
-        self._db: object | None = None
-        expressions = plan.patterns.expressions
-        if expressions and plan.formula is not True and plan.formula is not False:
-            caseless = [_rule_flags()] * len(expressions)
-            self._db = compile_database(expressions, caseless)
-        self._verdicts: dict[frozenset[int], bool] = {}
-
-    def may_match(self, text: str) -> bool:
-        if self._db is None:
-            return bool(self._formula)
-        found: set[int] = set()
-
-        def on_match(pattern: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
-            found.add(pattern)
-
-        self._db.scan(text.encode(), match_event_handler=on_match)  # type: ignore[attr-defined]
-        if not found:
-            return False
-        key = frozenset(found)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = evaluate(self._formula, found)
-            if len(self._verdicts) < 65536:
-                self._verdicts[key] = verdict
-        return verdict
-
-    def batch(self, texts: Sequence[str]) -> list[bool]:
-        """:meth:`may_match` for many records with one scan (records joined by newlines)."""
-        if self._db is None:
-            return [bool(self._formula)] * len(texts)
-        starts: list[int] = []
-        position = 0
-        for text in texts:
-            starts.append(position)
-            position += len(text.encode()) + 1 if not text.isascii() else len(text) + 1
-        found: dict[int, set[int]] = {}
-
-        def on_match(pattern: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            record = bisect_right(starts, end - 1) - 1
-            hits = found.get(record)
-            if hits is None:
-                found[record] = {pattern}
-            else:
-                hits.add(pattern)
-
-        data = "\n".join(texts).encode()
-        self._db.scan(data, match_event_handler=on_match)  # type: ignore[attr-defined]
-        verdicts = [False] * len(texts)
-        for record, hits in found.items():
-            verdicts[record] = self._verdict(hits)
-        return verdicts
-
-    def _verdict(self, hits: set[int]) -> bool:
-        key = frozenset(hits)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = evaluate(self._formula, hits)
-            if len(self._verdicts) < 65536:
-                self._verdicts[key] = verdict
-        return verdict

@@ -25,7 +25,7 @@ import io
 import json
 import logging
 import os
-import queue
+import select
 import struct
 import subprocess
 import sys
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from proxyhunt.diagnostics import Diagnostics
+from proxyhunt.engines.screen import ScreenSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ Frame = tuple[bytes, int, bytes]
 
 # Worker frames: kind (R record, E error, D done), record id, payload length; then the payload.
 _FRAME = struct.Struct("<cQI")
+# Below the allocator's mmap threshold: a 1 MiB read buffer costs a mmap and munmap a read.
+_READ_SIZE = 64 * 1024
 
 
 # -- the chunk table ---------------------------------------------------------------------------
@@ -152,9 +155,12 @@ def _chunk(handle: BinaryIO, index: int, offset: int, size: int) -> Chunk:
     return Chunk(index, offset, "ok" if whole else "truncated", first, last)
 
 
+_ZERO_CHUNK = bytes(CHUNK_SIZE)
+
+
 def _read_all_zero(handle: BinaryIO, offset: int) -> bool:
     handle.seek(offset)
-    return not handle.read(CHUNK_SIZE).strip(b"\0")
+    return handle.read(CHUNK_SIZE) == _ZERO_CHUNK
 
 
 # -- accounting --------------------------------------------------------------------------------
@@ -186,6 +192,18 @@ class _Run:
                 chunk.locator if chunk else "record",
             )
         self.last_id = record_id
+
+    def delivered_run(self, first: int, count: int) -> None:
+        """``count`` records with the consecutive ids from ``first`` on."""
+        last = first + count - 1
+        chunk = self.layout.chunk_of(first) if first > 0 else None
+        if chunk is None or not self.layout._holds(chunk, last):
+            # Across chunks or outside the headers' ranges: one at a time, as delivered.
+            for record_id in range(first, last + 1):
+                self.delivered(record_id)
+            return
+        chunk.read += count
+        self.last_id = last
 
     def failed(self, message: str) -> None:
         """A parser error: blame the chunk it names, else the chunk the parser was in."""
@@ -291,8 +309,14 @@ class _Spliced(io.RawIOBase):
         super().close()
 
 
-def _parse(path: str, start: int) -> Iterator[tuple[bytes, int, bytes]]:
-    """(kind, record id, payload) for one file from chunk ``start``; runs in the worker."""
+def _parse(path: str, start: int, spec: ScreenSpec | None = None) -> Iterator[Frame]:
+    """Frames for one file from chunk ``start``; runs in the worker (or inline).
+
+    Without a screen every record is an ``R`` frame. With one, records are screened in
+    batches and those no rule could match become ``S`` frames: a run of consecutive record
+    ids, counted, never sent. ``F`` frames say "flush now": at the end of every chunk, so a
+    hang in the next chunk never holds back records already parsed.
+    """
     import evtx as evtx_rs
 
     source: Any = path if start == 0 else _Spliced(path, start)
@@ -302,25 +326,126 @@ def _parse(path: str, start: int) -> Iterator[tuple[bytes, int, bytes]]:
     except (OSError, RuntimeError) as exc:
         yield b"E", 0, str(exc).encode("utf-8", "replace")
         return
+    if spec is None:
+        yield from _unscreened(records)
+        return
+    batch = _Batch(spec, _chunk_ends(path))
+    add = batch.add
     while True:
         try:
-            item = next(records)
-        except StopIteration:
+            # The loop is the hot path: one call per record, everything else per batch.
+            for item in records:
+                if add(item):
+                    yield from batch.frames()
+            break
+        except RuntimeError as exc:
+            yield from batch.frames()
+            yield b"E", 0, str(exc).encode("utf-8", "replace")
+            yield _FLUSH
+    yield from batch.frames()
+
+
+def _unscreened(records: Iterator[Any]) -> Iterator[Frame]:
+    while True:
+        try:
+            for item in records:
+                if isinstance(item, dict):
+                    data = item["data"].encode("utf-8", "surrogatepass")
+                    yield b"R", int(item["event_record_id"]), data
             return
         except RuntimeError as exc:
             yield b"E", 0, str(exc).encode("utf-8", "replace")
+
+
+_FLUSH: Frame = (b"F", 0, b"")
+_SKIPPED = b"S"
+SCREEN_BATCH = 512
+
+
+class _Batch:
+    """Records parsed but not yet screened; full at SCREEN_BATCH or at a chunk's end."""
+
+    def __init__(self, spec: ScreenSpec, ends: set[int]) -> None:
+        from proxyhunt.engines.screen import compiled
+
+        self.screen = compiled(spec)
+        self.ends = ends
+        self.ids: list[int] = []
+        self.texts: list[str] = []
+
+    def add(self, item: Any) -> bool:
+        """Keep a record; True when the batch should be screened now."""
+        record_id = item["event_record_id"]
+        self.ids.append(record_id)
+        self.texts.append(item["data"])
+        return len(self.ids) >= SCREEN_BATCH or record_id in self.ends
+
+    def frames(self) -> Iterator[Frame]:
+        """The batch as frames, in record order: runs of screened-out ids, records to read."""
+        ids, texts = self.ids, self.texts
+        if not ids:
+            return
+        self.ids, self.texts = [], []
+        payload, verdicts = self.screen.screen(texts)
+        run = 0  # index of the first record of the current screened-out run
+        for index in (i for i, keep in enumerate(verdicts) if keep):
+            yield from _runs(ids, run, index)
+            yield b"R", ids[index], payload(index)
+            run = index + 1
+        yield from _runs(ids, run, len(ids))
+        yield _FLUSH
+
+
+def _runs(ids: list[int], begin: int, end: int) -> Iterator[Frame]:
+    """``S`` frames for ids[begin:end]: one per stretch of consecutive record ids."""
+    if begin >= end:
+        return
+    first = ids[begin]
+    if ids[end - 1] - first == end - 1 - begin and ids[begin:end] == list(
+        range(first, first + end - begin)
+    ):
+        yield _SKIPPED, first, _count(end - begin)
+        return
+    count = 0
+    for record_id in ids[begin:end]:
+        if count and record_id == first + count:
+            count += 1
             continue
-        if not isinstance(item, dict):
-            continue
-        yield b"R", int(item["event_record_id"]), item["data"].encode("utf-8", "surrogatepass")
+        if count:
+            yield _SKIPPED, first, _count(count)
+        first, count = record_id, 1
+    yield _SKIPPED, first, _count(count)
+
+
+def _count(n: int) -> bytes:
+    return n.to_bytes(4, "little")
+
+
+def _chunk_ends(path: str) -> set[int]:
+    """The last record id of every chunk, as the chunk headers say."""
+    try:
+        with open(path, "rb") as handle:
+            return {c.last for c in read_layout(handle).chunks if c.expected}
+    except OSError:
+        return set()
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """The worker loop: one JSON request per line, frames back, a ``D`` frame per file."""
+    """The worker loop: one JSON request per line, frames back, a ``D`` frame per file.
+
+    A request may carry a screen spec (once per worker, then only its key).
+    """
+    specs: dict[str, ScreenSpec] = {}
     for line in requests:
         request = json.loads(line)
-        for kind, record_id, payload in _parse(request["path"], request["start"]):
-            replies.write(_FRAME.pack(kind, record_id, len(payload)) + payload)
+        if request.get("screen_spec"):
+            specs[request["screen"]] = ScreenSpec.from_json(request["screen_spec"])
+        spec = specs.get(request.get("screen") or "")
+        for kind, record_id, payload in _parse(request["path"], request["start"], spec):
+            if kind == b"F":
+                replies.flush()
+            else:
+                replies.write(_FRAME.pack(kind, record_id, len(payload)) + payload)
         replies.write(_FRAME.pack(b"D", 0, 0))
         replies.flush()
 
@@ -338,7 +463,7 @@ _WORKER_START = "from proxyhunt.sources.evtx_guard import _worker_main; _worker_
 
 
 class Worker:
-    """A parser process and a thread that turns its frames into queue items."""
+    """A parser process, and the frames it sends back, read with a deadline."""
 
     def __init__(self, memory: int) -> None:
         self.memory = memory
@@ -350,26 +475,51 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        self.items: queue.Queue[tuple[bytes, int, bytes] | None] = queue.Queue(maxsize=4096)
-        self._thread = threading.Thread(target=self._pump, daemon=True)
-        self._thread.start()
+        self.screens: set[str] = set()  # keys of the screen specs this worker has been sent
+        assert self.process.stdout is not None
+        # Read straight from the pipe (never through the buffered reader, which could hold
+        # bytes the deadline cannot see), in large reads, frames cut out of one buffer.
+        self._fd = self.process.stdout.fileno()
+        self._poll = select.poll()
+        self._poll.register(self._fd, select.POLLIN)
+        self._buffer = b""
 
-    def _pump(self) -> None:
-        stdout = self.process.stdout
-        assert stdout is not None
+    def frames(self, stall_seconds: float) -> Generator[Frame, None, str]:
+        """Frames of one request until ``D``; returns "done", "stall" or "died"."""
+        buffer, at = self._buffer, 0
+        head = _FRAME.size
         while True:
-            head = stdout.read(_FRAME.size)
-            if len(head) < _FRAME.size:
-                self.items.put(None)  # the worker died
-                return
-            kind, record_id, length = _FRAME.unpack(head)
-            payload = stdout.read(length) if length else b""
-            self.items.put((kind, record_id, payload))
+            while len(buffer) - at >= head:
+                kind, record_id, length = _FRAME.unpack_from(buffer, at)
+                if len(buffer) - at - head < length:
+                    break
+                payload = buffer[at + head : at + head + length]
+                at += head + length
+                if kind == b"D":
+                    self._buffer = buffer[at:]
+                    return "done"
+                yield kind, record_id, payload
+            if not self._poll.poll(stall_seconds * 1000):
+                return "stall"
+            try:
+                data = os.read(self._fd, _READ_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                return "died"
+            buffer = buffer[at:] + data
+            at = 0
 
-    def ask(self, path: str, start: int) -> None:
+    def ask(self, path: str, start: int, spec: ScreenSpec | None) -> None:
+        request: dict[str, Any] = {"path": path, "start": start}
+        if spec is not None:
+            request["screen"] = spec.key
+            if spec.key not in self.screens:
+                request["screen_spec"] = spec.to_json()
+                self.screens.add(spec.key)
         stdin = self.process.stdin
         assert stdin is not None
-        stdin.write(json.dumps({"path": path, "start": start}).encode() + b"\n")
+        stdin.write(json.dumps(request).encode() + b"\n")
         stdin.flush()
 
     def alive(self) -> bool:
@@ -379,26 +529,65 @@ class Worker:
         self.process.kill()
         self.process.wait()
 
+    def close(self) -> None:
+        """Let the worker finish and exit (end of its requests); kill it if it does not."""
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
 
-_worker: Worker | None = None
+
+class _Slot(threading.local):
+    worker: Worker | None = None
+
+
+# One worker per thread: a parallel scan's threads each drive their own parser process.
+_slot = _Slot()
+_live: set[Worker] = set()
+_live_lock = threading.Lock()
+
+
+def current_worker() -> Worker | None:
+    """This thread's parser process, if it has one."""
+    return _slot.worker
 
 
 def _get_worker(memory: int) -> Worker:
-    global _worker
-    if _worker is not None and _worker.owner != os.getpid():
-        _worker = None  # the parent's worker, inherited through fork: leave it to the parent
-    if _worker is None or not _worker.alive() or _worker.memory != memory:
-        if _worker is not None and _worker.alive():
-            _worker.kill()
-        _worker = Worker(memory)
-    return _worker
+    worker = _slot.worker
+    if worker is not None and worker.owner != os.getpid():
+        worker = None  # the parent's worker, inherited through fork: leave it to the parent
+    if worker is None or not worker.alive() or worker.memory != memory:
+        if worker is not None:
+            _retire(worker)
+        worker = Worker(memory)
+        with _live_lock:
+            _live.add(worker)
+    _slot.worker = worker
+    return worker
 
 
 def _drop_worker() -> None:
-    global _worker
-    if _worker is not None:
-        _worker.kill()
-        _worker = None
+    if _slot.worker is not None:
+        _retire(_slot.worker)
+        _slot.worker = None
+
+
+def _retire(worker: Worker) -> None:
+    if worker.owner == os.getpid():
+        worker.kill()
+    with _live_lock:
+        _live.discard(worker)
+
+
+def close_workers() -> None:
+    """End every parser process this process started (from any thread)."""
+    with _live_lock:
+        workers = [w for w in _live if w.owner == os.getpid()]
+        _live.difference_update(workers)
+    for worker in workers:
+        worker.close()
 
 
 # -- the reader's entry point --------------------------------------------------------------------
@@ -411,33 +600,60 @@ def guarded_items(
 
     ``stall_seconds`` 0 parses in this process (no hang protection, no worker start-up).
     """
+    for item in _guarded(path, source, diag, stall_seconds, memory, None):
+        assert isinstance(item, dict)
+        yield item
+
+
+def screened_items(
+    path: str,
+    source: str,
+    diag: Diagnostics,
+    stall_seconds: float,
+    memory: int,
+    spec: ScreenSpec,
+) -> Iterator[dict[str, Any] | int]:
+    """As :func:`guarded_items`, but records the screen rules out are only counted: an
+    ``int`` item is that many records no rule can match, in their place in the file."""
+    return _guarded(path, source, diag, stall_seconds, memory, spec)
+
+
+def _guarded(
+    path: str,
+    source: str,
+    diag: Diagnostics,
+    stall_seconds: float,
+    memory: int,
+    spec: ScreenSpec | None,
+) -> Iterator[dict[str, Any] | int]:
     with open(path, "rb") as handle:
         layout = read_layout(handle)
     run = _Run(layout, source, diag)
-    frames = _frames_inline if stall_seconds <= 0 else _frames_guarded
-    for kind, record_id, payload in frames(run, path, stall_seconds, memory):
+    if stall_seconds <= 0:
+        frames = _parse(path, 0, spec)
+    else:
+        frames = _frames_guarded(run, path, stall_seconds, memory, spec)
+    for kind, record_id, payload in frames:
         if kind == b"R":
             run.delivered(record_id)
             yield {"event_record_id": record_id, "data": payload.decode("utf-8", "replace")}
-        else:
+        elif kind == _SKIPPED:
+            count = int.from_bytes(payload, "little")
+            run.delivered_run(record_id, count)
+            yield count
+        elif kind == b"E":
             run.failed(payload.decode("utf-8", "replace"))
     run.report()
 
 
-def _frames_inline(
-    run: _Run, path: str, stall_seconds: float, memory: int
-) -> Iterator[tuple[bytes, int, bytes]]:
-    yield from _parse(path, 0)
-
-
 def _frames_guarded(
-    run: _Run, path: str, stall_seconds: float, memory: int
-) -> Iterator[tuple[bytes, int, bytes]]:
+    run: _Run, path: str, stall_seconds: float, memory: int, spec: ScreenSpec | None
+) -> Iterator[Frame]:
     restarts = 0
     while True:
         worker = _get_worker(memory)
-        worker.ask(path, run.start)
-        outcome = yield from _drain(worker, stall_seconds)
+        worker.ask(path, run.start, spec)
+        outcome = yield from worker.frames(stall_seconds)
         if outcome == "done":
             return
         _drop_worker()
@@ -454,20 +670,6 @@ def _frames_guarded(
         run.start = stuck.index + 1
         if run.start >= len(run.layout.chunks):
             return
-
-
-def _drain(worker: Worker, stall_seconds: float) -> Generator[Frame, None, str]:
-    """Frames of one request until ``D``; returns "done", "stall" or "died"."""
-    while True:
-        try:
-            frame = worker.items.get(timeout=stall_seconds)
-        except queue.Empty:
-            return "stall"
-        if frame is None:
-            return "died"
-        if frame[0] == b"D":
-            return "done"
-        yield frame
 
 
 def local_path(stream: BinaryIO) -> tuple[str, bool]:
