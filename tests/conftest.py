@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +14,14 @@ from proxyhunt.model import PROCESS_CREATION, Event
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _logging_enabled_again() -> Iterator[None]:
+    """Tests that silence noisy corpus warnings with logging.disable must not silence the
+    warnings a later test asserts on."""
+    yield
+    logging.disable(logging.NOTSET)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ At most ``2 * jobs`` tasks are in flight, so memory stays bounded whatever the i
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -40,9 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("proxyhunt.engines")
 
 RANGE_BYTES = 64 * 1024 * 1024
-# EVTX threads (each with its own parser process) per job: while a thread handles one
-# file's few candidate records and asks for the next file, another parser keeps the core busy.
-EVTX_THREADS_PER_JOB = int(os.environ.get("PH_T", "2"))
+# EVTX files are handed out in groups of about this size (a large log is a task of its own).
+EVTX_GROUP_BYTES = 16 * 1024 * 1024
 _FDR = "fdr-ndjson"
 _EVTX = "evtx"
 
@@ -88,6 +89,12 @@ class Task:
     local: bool = False  # must run in the parent (it reads stdin)
     skips: tuple[tuple[int, str, str], ...] = ()
     stream: Any = None  # stdin already peeked at (local tasks only, never pickled)
+    paths: tuple[str, ...] = ()  # an EVTX task's files (small logs go several to a task)
+
+    @property
+    def files(self) -> int:
+        """Input files this task finishes."""
+        return len(self.paths) if self.paths else int(self.last_of_file)
 
 
 @dataclass
@@ -146,10 +153,12 @@ def _prefilters(
 
 
 _MATCHER: Matcher | None = None
+_IN_POOL = False  # this process is a pool process: it may end itself on a parser hang
 
 
 def _init_worker(setup: Setup, log_level: int) -> None:
-    global _MATCHER
+    global _MATCHER, _IN_POOL
+    _IN_POOL = True
     if _MATCHER is None or _MATCHER.setup != setup:
         # A worker that did not fork from the parent has none of its logging set-up: keep
         # at least its verbosity, so --quiet stays quiet.
@@ -223,11 +232,13 @@ def _run_evtx(task: Task, matcher: Matcher) -> TaskResult:
     from proxyhunt.engines.evtxfast import scan_evtx
 
     result = TaskResult(task, bytes=task.size)
-    out = scan_evtx(
-        task.path, task.source, result.diag, matcher.limits, matcher.windows, matcher.detector
-    )
-    result.events = out.events
-    result.hits = [(None, hit) for hit in out.hits]
+    limits = matcher.limits
+    watchdog = evtx_guard.ExitWatchdog(limits) if _IN_POOL else contextlib.nullcontext()
+    with watchdog:
+        for path in task.paths:
+            out = scan_evtx(path, path, result.diag, limits, matcher.windows, matcher.detector)
+            result.events += out.events
+            result.hits.extend((None, hit) for hit in out.hits)
     return result
 
 
@@ -349,26 +360,43 @@ class _Planner:
         files = registry.expand_paths(paths, self.diag)
         self.progress.files_total = len(files)
         self.progress.bytes_total = sum(_size(f) for f in files)
+        group: list[tuple[str, int]] = []  # consecutive EVTX files not yet handed out
         for path in files:
+            kind = _kind(path) if path != registry.STDIN else ""
+            if kind == _EVTX and self.matcher.windows is not None:
+                self.diag.files += 1
+                group.append((path, _size(path)))
+                if sum(size for _, size in group) >= EVTX_GROUP_BYTES or len(group) >= 64:
+                    yield self._evtx(group)
+                    group = []
+                continue
+            if group:
+                yield self._evtx(group)
+                group = []
             if path == registry.STDIN:
                 yield from self._stdin()
             else:
-                yield from self._file(path)
+                yield from self._file(path, kind)
+        if group:
+            yield self._evtx(group)
+
+    def _evtx(self, group: list[tuple[str, int]]) -> Task:
+        """One task for a run of EVTX files: small logs cost a task each otherwise."""
+        paths = tuple(path for path, _ in group)
+        size = sum(size for _, size in group)
+        return self._next(kind="evtx", path=paths[0], source=paths[0], size=size, paths=paths)
 
     def _next(self, **fields: Any) -> Task:
         self.seq += 1
         return Task(seq=self.seq, **fields)
 
-    def _file(self, path: str) -> Iterator[Task]:
+    def _file(self, path: str, kind: str) -> Iterator[Task]:
         size = _size(path)
-        kind = _kind(path)
-        if kind == "file" or (kind == _EVTX and self.matcher.windows is None):
+        if kind == "file" or kind == _EVTX:  # EVTX here: no screen, the reader's own path
             yield self._next(kind="file", path=path, source=path, size=size)
             return
         self.diag.files += 1
-        if kind == _EVTX:
-            yield self._next(kind="evtx", path=path, source=path, size=size)
-        elif kind == "fdr-gzip":
+        if kind == "fdr-gzip":
             yield self._next(kind="fdr-gzip", path=path, source=path, size=size)
         else:
             yield from self._ranges(path, size)
@@ -474,17 +502,18 @@ class _Done:
     def result(self) -> TaskResult:
         return self._result
 
+    def cancel(self) -> bool:
+        return False
+
 
 def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[TaskResult]:
     """Results in task order; tasks run on ``jobs`` processes (in-process for 1).
 
-    EVTX files go to ``jobs`` threads of this process instead, each driving its own evtx-rs
-    worker process (:mod:`proxyhunt.sources.evtx_guard`): the worker parses and screens the
-    records, so the thread only handles the few that could match, and no record crosses
-    into a pool process and back.
-
-    A worker that dies (killed, out of memory) stops the scan with an error instead of
-    leaving it waiting: concurrent.futures marks the whole pool broken.
+    Pool processes parse EVTX in-process under an exit watchdog
+    (:class:`~proxyhunt.sources.evtx_guard.ExitWatchdog`): evtx-rs can hang on a damaged
+    record, and then the process ends itself. The pool is then rebuilt and the lost tasks
+    run again, their EVTX files (and every later one) through the guarded parser, which
+    confines a hang to one chunk: :class:`_Runner`.
     """
     if jobs <= 1:
         for task in tasks:
@@ -492,50 +521,102 @@ def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[
         return
     global _MATCHER
     _MATCHER = matcher  # inherited by forked workers; others rebuild it in _init_worker
-    pool: ProcessPoolExecutor | None = None
-    threads: ThreadPoolExecutor | None = None
-    pending: deque[Any] = deque()
+    runner = _Runner(matcher, jobs)
     try:
         for task in tasks:
-            if task.local or task.kind == "skips":
-                pending.append(_Done(run_task(task, matcher)))
-            elif task.kind == "evtx" and matcher.limits.evtx_stall_seconds > 0:
-                if threads is None:
-                    threads = ThreadPoolExecutor(
-                        jobs * EVTX_THREADS_PER_JOB, thread_name_prefix="proxyhunt-evtx"
-                    )
-                pending.append(threads.submit(run_task, task, matcher))
-            else:
-                if pool is None:
-                    # Created on first use: an EVTX-only scan needs no process pool. The
-                    # start method is chosen now, knowing whether our threads are running.
-                    pool = ProcessPoolExecutor(
-                        jobs,
-                        mp_context=_context(),
-                        initializer=_init_worker,
-                        initargs=(
-                            matcher.setup,
-                            logging.getLogger("proxyhunt").getEffectiveLevel(),
-                        ),
-                    )
-                pending.append(pool.submit(_run_in_worker, task))
-            limit = 2 * jobs * (EVTX_THREADS_PER_JOB if threads is not None else 1)
-            while len(pending) > limit or (pending and pending[0].done()):
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    except BrokenProcessPool as exc:
-        raise ProxyhuntError(
-            f"a worker process died ({exc}); run again with --jobs 1 to scan in one process"
-        ) from exc
+            runner.submit(task)
+            while len(runner.pending) > 2 * jobs or runner.first_done():
+                yield runner.take()
+        while runner.pending:
+            yield runner.take()
     finally:
-        for future in pending:
+        runner.close()
+
+
+class _Runner:
+    """Tasks in flight, in order, on a process pool (and threads once EVTX needs guarding)."""
+
+    def __init__(self, matcher: Matcher, jobs: int) -> None:
+        self.matcher = matcher
+        self.jobs = jobs
+        # (task, future, the executor running it: None for a result already computed)
+        self.pending: deque[tuple[Task, Any, Any]] = deque()
+        self.pool: ProcessPoolExecutor | None = None
+        self.threads: ThreadPoolExecutor | None = None
+        self.guard_evtx = False  # after a pool process was lost: EVTX through the guard
+        self.breaks = 0
+
+    def submit(self, task: Task) -> None:
+        self.pending.append((task, *self._start(task)))
+
+    def _start(self, task: Task) -> tuple[Any, Any]:
+        if task.local or task.kind == "skips":
+            return _Done(run_task(task, self.matcher)), None
+        if task.kind == "evtx" and self.guard_evtx:
+            if self.threads is None:
+                self.threads = ThreadPoolExecutor(self.jobs, thread_name_prefix="proxyhunt-evtx")
+            return self.threads.submit(run_task, task, self.matcher), self.threads
+        if self.pool is None:
+            # The start method is chosen now, knowing whether our threads are running.
+            self.pool = ProcessPoolExecutor(
+                self.jobs,
+                mp_context=_context(),
+                initializer=_init_worker,
+                initargs=(
+                    self.matcher.setup,
+                    logging.getLogger("proxyhunt").getEffectiveLevel(),
+                ),
+            )
+        return self.pool.submit(_run_in_worker, task), self.pool
+
+    def first_done(self) -> bool:
+        return bool(self.pending) and self.pending[0][1].done()
+
+    def take(self) -> TaskResult:
+        """The first task's result; a lost pool process costs a rerun, not the scan."""
+        while True:
+            try:
+                result: TaskResult = self.pending[0][1].result()
+            except BrokenProcessPool as exc:
+                self._recover(exc)
+                continue
+            self.pending.popleft()
+            return result
+
+    def _recover(self, exc: BrokenProcessPool) -> None:
+        broken = self.pool
+        assert broken is not None
+        # Every task of the broken pool either finished before the break or fails now.
+        concurrent.futures.wait([f for _t, f, origin in self.pending if origin is broken])
+        lost = [t for t, f, origin in self.pending if origin is broken and f.exception()]
+        self.breaks += 1
+        if self.breaks > 1 and not any(task.kind == "evtx" for task in lost):
+            # Not the EVTX parser: the same input kills workers again (out of memory ...).
+            raise ProxyhuntError(
+                f"a worker process died ({exc}); run again with --jobs 1 to scan in one process"
+            ) from exc
+        log.warning(
+            "a worker process stopped (an EVTX file may have hung or crashed the parser): "
+            "%d task(s) run again, EVTX files from now on through the guarded parser",
+            len(lost),
+        )
+        broken.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
+        self.guard_evtx = True
+        self.pending = deque(
+            (task, *self._start(task)) if origin is broken and future.exception() else
+            (task, future, origin)
+            for task, future, origin in self.pending
+        )  # fmt: skip
+
+    def close(self) -> None:
+        for _task, future, _origin in self.pending:
             future.cancel()
-        if threads is not None:
-            threads.shutdown(wait=True, cancel_futures=True)
+        if self.threads is not None:
+            self.threads.shutdown(wait=True, cancel_futures=True)
             evtx_guard.close_workers()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -595,8 +676,7 @@ class LocalScan:
         # progress ends at exactly the total whatever the reading read around it.
         state.bytes_done += result.task.size
         state.source = result.task.source
-        if result.task.last_of_file:
-            state.files_done += 1
+        state.files_done += result.task.files
         if self.progress_callback is not None:
             self.progress_callback(state)
 
