@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from proxyhunt.diagnostics import Diagnostics
-from proxyhunt.engines.fdrfast import NORMALISE_ERRORS
+from proxyhunt.engines.fdrfast import NORMALISE_ERRORS, judge
 from proxyhunt.sources import evtx as reader
 from proxyhunt.sources.base import Limits
 from proxyhunt.sources.evtx_guard import guarded_items, screened_items
@@ -45,8 +45,6 @@ def scan_evtx(
     detector: Detector,
 ) -> RecordsOutcome:
     """Hits of one EVTX file, in record order (``screen`` None: every record decoded)."""
-    from proxyhunt.normalise import normalise
-
     out = RecordsOutcome()
     stall, memory = limits.evtx_stall_seconds, limits.evtx_worker_memory
     items: Iterator[dict[str, Any] | int]
@@ -65,14 +63,11 @@ def scan_evtx(
             if record is None:
                 continue
             try:
-                event = normalise(record)
+                counted, hit = judge(record, detector)
             except NORMALISE_ERRORS as exc:
                 diag.skip(source, record.locator, "cannot normalise", repr(exc))
                 continue
-            if event is None:
-                continue
-            out.events += 1
-            hit = detector.hit(event)
+            out.events += counted
             if hit is not None:
                 out.hits.append(hit)
     except Exception as exc:

@@ -31,6 +31,18 @@ log = logging.getLogger("proxyhunt.engines")
 
 # Errors a normaliser raises on shapes no exporter produces (as in pipeline.iter_events).
 NORMALISE_ERRORS = (KeyError, ValueError, TypeError, AttributeError, OverflowError)
+
+
+def judge(record: Record, detector: Detector) -> tuple[bool, Hit | None]:
+    """Normalise and match one record: (it is an event, its hit). Raises NORMALISE_ERRORS."""
+    from proxyhunt.normalise import normalise
+
+    event = normalise(record)
+    if event is None:
+        return False, None
+    return True, detector.hit(event)
+
+
 _READ = 1024 * 1024
 
 
@@ -98,8 +110,6 @@ def scan_block(
     out: LinesOutcome,
 ) -> None:
     """Count the lines of ``block``, decode the candidates, collect hits and skips."""
-    from proxyhunt.normalise import normalise
-
     base = out.lines
     starts = _all_starts(block) if prefilter is None else prefilter.candidates(block)
     decoded = 0
@@ -124,14 +134,11 @@ def scan_block(
         out.records += 1
         record = Record(KIND_FALCON, value, source, f"line {number}", FMT)
         try:
-            event = normalise(record)
+            counted, hit = judge(record, detector)
         except NORMALISE_ERRORS as exc:
             out.skips.append((number, "cannot normalise", repr(exc)))
             continue
-        if event is None:
-            continue
-        out.events += 1
-        hit = detector.hit(event)
+        out.events += counted
         if hit is not None:
             out.hits.append((number, hit))
     lines = number - base - 1 + block.count(b"\n", position)
