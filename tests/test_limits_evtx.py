@@ -31,7 +31,8 @@ from hostile_inputs import (
 from proxyhunt.cli import exitcodes
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.sources import evtx_guard
-from proxyhunt.sources.evtx_guard import guarded_items, read_layout
+from proxyhunt.sources.evtx_guard import guarded_items
+from proxyhunt.sources.evtx_layout import read_layout
 
 pytestmark = pytest.mark.corpus
 

@@ -27,9 +27,11 @@ from hostile_inputs import (
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines import local
 from proxyhunt.pipeline import ScanResult, scan
-from proxyhunt.sources import evtx_guard
+from proxyhunt.sources import evtx_watchdog
 from proxyhunt.sources.base import DEFAULT_LIMITS
-from proxyhunt.sources.evtx_guard import ExitWatchdog, _Run, _runs, read_layout
+from proxyhunt.sources.evtx_guard import _runs
+from proxyhunt.sources.evtx_layout import _Run, read_layout
+from proxyhunt.sources.evtx_watchdog import ExitWatchdog
 
 pytestmark = pytest.mark.corpus
 
@@ -86,7 +88,8 @@ def test_the_exit_watchdog_ends_a_hung_process(tmp_path: Path) -> None:
         "from dataclasses import replace\n"
         "from proxyhunt.diagnostics import Diagnostics\n"
         "from proxyhunt.sources.base import DEFAULT_LIMITS\n"
-        "from proxyhunt.sources.evtx_guard import ExitWatchdog, guarded_items\n"
+        "from proxyhunt.sources.evtx_guard import guarded_items\n"
+        "from proxyhunt.sources.evtx_watchdog import ExitWatchdog\n"
         "limits = replace(DEFAULT_LIMITS, evtx_stall_seconds=1.0)\n"
         "with ExitWatchdog(limits):\n"
         "    list(guarded_items(sys.argv[1], 'h', Diagnostics(), 1.0, 0))\n"
@@ -108,9 +111,9 @@ def test_the_exit_watchdog_bounds_the_address_space_and_restores_it() -> None:
         with open("/proc/self/statm") as statm:
             used = int(statm.read().split()[0]) * resource.getpagesize()
         assert used < soft <= used + 2 * 512 * 1024**2
-        assert evtx_guard._watchdog is not None
+        assert evtx_watchdog.active() is not None
     assert resource.getrlimit(resource.RLIMIT_AS) == before
-    assert evtx_guard._watchdog is None
+    assert evtx_watchdog.active() is None
 
 
 def test_runs_of_screened_records_follow_consecutive_ids() -> None:

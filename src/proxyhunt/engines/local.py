@@ -32,6 +32,7 @@ from proxyhunt.engines import fdrfast
 from proxyhunt.errors import ProxyhuntError
 from proxyhunt.sources import evtx_guard, registry
 from proxyhunt.sources.base import Limits
+from proxyhunt.sources.evtx_watchdog import ExitWatchdog
 
 if TYPE_CHECKING:
     from proxyhunt.engines.prefilter import LinePrefilter
@@ -233,7 +234,7 @@ def _run_evtx(task: Task, matcher: Matcher) -> TaskResult:
 
     result = TaskResult(task, bytes=task.size)
     limits = matcher.limits
-    watchdog = evtx_guard.ExitWatchdog(limits) if _IN_POOL else contextlib.nullcontext()
+    watchdog = ExitWatchdog(limits) if _IN_POOL else contextlib.nullcontext()
     with watchdog:
         for path in task.paths:
             out = scan_evtx(path, path, result.diag, limits, matcher.windows, matcher.detector)
@@ -510,7 +511,7 @@ def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[
     """Results in task order; tasks run on ``jobs`` processes (in-process for 1).
 
     Pool processes parse EVTX in-process under an exit watchdog
-    (:class:`~proxyhunt.sources.evtx_guard.ExitWatchdog`): evtx-rs can hang on a damaged
+    (:class:`~proxyhunt.sources.evtx_watchdog.ExitWatchdog`): evtx-rs can hang on a damaged
     record, and then the process ends itself. The pool is then rebuilt and the lost tasks
     run again, their EVTX files (and every later one) through the guarded parser, which
     confines a hang to one chunk: :class:`_Runner`.

@@ -1,4 +1,4 @@
-"""Run evtx-rs where it can be stopped, and account for every chunk of the file.
+"""Run evtx-rs where it can be stopped; every chunk of the file accounted for.
 
 Two faults of the parser are handled here rather than in the reader:
 
@@ -8,20 +8,18 @@ Two faults of the parser are handled here rather than in the reader:
   records back; when no record arrives for ``Limits.evtx_stall_seconds`` the worker is
   killed, the chunk it was in is reported, and parsing resumes with the next chunk. The
   worker also runs under an address-space limit, so a size field that asks for gigabytes
-  kills the worker, not the run.
-* **It is silent about some losses.** A file cut inside a chunk, or one whose header lists
-  chunks the file no longer has, loses records without any error; a record-level error does
-  not say which chunk it abandoned. A pass over the chunk headers (64 bytes per 64 KiB) gives
-  the expected records per chunk, so every loss is counted and located ``chunk N @0x...``.
+  kills the worker, not the run. With a screen (:mod:`proxyhunt.engines.screen`) the
+  worker sends only the records a rule could match, and counts of the others.
+* **It is silent about some losses.** :mod:`proxyhunt.sources.evtx_layout` reads the chunk
+  table, so every loss is counted and located ``chunk N @0x...``.
 
-The worker is one long-lived process per scanning process, reused from file to file, so its
-start-up cost is paid once; it is restarted only after a hang or a crash.
+A worker is one long-lived process per scanning thread, reused from file to file, so its
+start-up cost is paid once; it is restarted only after a hang or a crash. A process that
+may end itself (:mod:`proxyhunt.sources.evtx_watchdog`) parses in-process instead.
 """
 
 from __future__ import annotations
 
-import bisect
-import faulthandler
 import io
 import json
 import logging
@@ -31,25 +29,22 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines.screen import ScreenSpec
+from proxyhunt.sources import evtx_watchdog
+from proxyhunt.sources.evtx_layout import (
+    CHUNK_SIZE,
+    HEADER_SIZE,
+    MAX_RESTARTS,
+    _Run,
+    read_layout,
+)
 
 log = logging.getLogger(__name__)
 
-HEADER_SIZE = 0x1000
-CHUNK_SIZE = 0x10000
-FILE_MAGIC = b"ElfFile\x00"
-CHUNK_MAGIC = b"ElfChnk\x00"
-# evtx-rs says which chunk failed only for chunk-level errors.
-_CHUNK_ERROR = "chunk number "
-
-# A file that makes the parser hang in chunk after chunk is not worth more restarts.
-MAX_RESTARTS = 8
 
 Frame = tuple[bytes, int, bytes]
 
@@ -57,213 +52,6 @@ Frame = tuple[bytes, int, bytes]
 _FRAME = struct.Struct("<cQI")
 # Below the allocator's mmap threshold: a 1 MiB read buffer costs a mmap and munmap a read.
 _READ_SIZE = 64 * 1024
-
-
-# -- the chunk table ---------------------------------------------------------------------------
-
-
-@dataclass
-class Chunk:
-    """One 64 KiB chunk as its header describes it (record numbers are the file's own)."""
-
-    index: int
-    offset: int
-    state: str  # "ok", "empty" (never used: all zeros), "bad signature", "truncated"
-    first: int = 0
-    last: int = 0
-    read: int = 0  # records the parser delivered from it
-    problem: str = ""  # first error seen in it
-
-    @property
-    def expected(self) -> int:
-        if self.state not in ("ok", "truncated") or not 0 < self.first <= self.last:
-            return 0
-        # A header that claims more than a chunk can hold is itself corrupt.
-        return min(self.last - self.first + 1, CHUNK_SIZE // 24)
-
-    @property
-    def locator(self) -> str:
-        return f"chunk {self.index} @{self.offset:#x}"
-
-
-@dataclass
-class Layout:
-    size: int
-    header_last_chunk: int | None  # what the file header claims; stale headers claim less
-    chunks: list[Chunk] = field(default_factory=list)
-
-    _hint: int = 0
-    _starts: list[tuple[int, int]] | None = None  # (first record number, chunk index), sorted
-
-    def chunk_of(self, record_id: int) -> Chunk | None:
-        # Records arrive in chunk order: look where the last one was found first.
-        for index in (self._hint, self._hint + 1):
-            if index < len(self.chunks) and self._holds(self.chunks[index], record_id):
-                self._hint = index
-                return self.chunks[index]
-        # Otherwise a binary search, never a scan: a file whose chunk headers all lie must
-        # not make the accounting quadratic.
-        if self._starts is None:
-            self._starts = sorted((c.first, c.index) for c in self.chunks if c.expected)
-        at = bisect.bisect_right(self._starts, (record_id, len(self.chunks))) - 1
-        if at >= 0 and self._holds(self.chunks[self._starts[at][1]], record_id):
-            self._hint = self._starts[at][1]
-            return self.chunks[self._hint]
-        return None
-
-    @staticmethod
-    def _holds(chunk: Chunk, record_id: int) -> bool:
-        return chunk.state in ("ok", "truncated") and chunk.first <= record_id <= chunk.last
-
-    def after(self, record_id: int | None, start: int) -> Chunk | None:
-        """The chunk the parser was in after delivering ``record_id`` (None: nothing yet).
-
-        evtx-rs parses a whole chunk before it hands out its records, so after the last
-        record of a chunk the parser is working on the next chunk that has records.
-        """
-        current = self.chunk_of(record_id) if record_id is not None else None
-        if current is not None and record_id is not None and record_id < current.last:
-            return current
-        begin = current.index + 1 if current is not None else start
-        return next((c for c in self.chunks[begin:] if c.state != "empty"), None)
-
-
-def read_layout(handle: BinaryIO) -> Layout:
-    """The chunk table of an EVTX file, from its headers only (never the whole file)."""
-    handle.seek(0, os.SEEK_END)
-    size = handle.tell()
-    handle.seek(0)
-    header = handle.read(HEADER_SIZE)
-    last_chunk = None
-    if header[:8] == FILE_MAGIC and len(header) >= 24:
-        last_chunk = struct.unpack_from("<Q", header, 16)[0]
-    layout = Layout(size, last_chunk)
-    index = 0
-    while (offset := HEADER_SIZE + index * CHUNK_SIZE) < size:
-        layout.chunks.append(_chunk(handle, index, offset, size))
-        index += 1
-    return layout
-
-
-def _chunk(handle: BinaryIO, index: int, offset: int, size: int) -> Chunk:
-    handle.seek(offset)
-    head = handle.read(48)
-    whole = offset + CHUNK_SIZE <= size
-    if head[:8] != CHUNK_MAGIC:
-        if whole and not _read_all_zero(handle, offset):
-            return Chunk(index, offset, "bad signature")
-        return Chunk(index, offset, "empty" if whole else "truncated")
-    first, last = struct.unpack_from("<QQ", head, 24) if len(head) >= 40 else (0, 0)
-    return Chunk(index, offset, "ok" if whole else "truncated", first, last)
-
-
-_ZERO_CHUNK = bytes(CHUNK_SIZE)
-
-
-def _read_all_zero(handle: BinaryIO, offset: int) -> bool:
-    handle.seek(offset)
-    return handle.read(CHUNK_SIZE) == _ZERO_CHUNK
-
-
-# -- accounting --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Run:
-    """What one file's parse delivered and lost, chunk by chunk."""
-
-    layout: Layout
-    source: str
-    diag: Diagnostics
-    last_id: int | None = None
-    start: int = 0
-    gave_up: Chunk | None = None  # the parser failed too often: nothing from here on was read
-
-    def delivered(self, record_id: int) -> None:
-        chunk = self.layout.chunk_of(record_id)
-        if chunk is None:
-            # A record whose id lies outside its chunk's range (id 0, a stale chunk header)
-            # still came from the chunk the parser is in.
-            chunk = self.layout.after(self.last_id, self.start)
-        if chunk is not None:
-            chunk.read += 1
-        if record_id == 0:
-            log.warning(
-                "%s: %s: record id 0 (a log numbers records from 1): kept, but suspicious",
-                self.source,
-                chunk.locator if chunk else "record",
-            )
-        self.last_id = record_id
-
-    def delivered_run(self, first: int, count: int) -> None:
-        """``count`` records with the consecutive ids from ``first`` on."""
-        last = first + count - 1
-        chunk = self.layout.chunk_of(first) if first > 0 else None
-        if chunk is None or not self.layout._holds(chunk, last):
-            # Across chunks or outside the headers' ranges: one at a time, as delivered.
-            for record_id in range(first, last + 1):
-                self.delivered(record_id)
-            return
-        chunk.read += count
-        self.last_id = last
-
-    def failed(self, message: str) -> None:
-        """A parser error: blame the chunk it names, else the chunk the parser was in."""
-        chunk: Chunk | None = None
-        if _CHUNK_ERROR in message:
-            number = message.split(_CHUNK_ERROR, 1)[1].split(":", 1)[0]
-            if number.isdigit() and self.start + int(number) < len(self.layout.chunks):
-                chunk = self.layout.chunks[self.start + int(number)]
-        if chunk is None:
-            chunk = self.layout.after(self.last_id, self.start)
-        if chunk is not None and not chunk.problem:
-            chunk.problem = _short(message)
-
-    def report(self) -> None:
-        """One located, counted warning per chunk that lost records; unused chunks are fine."""
-        missing, missing_detail = self._missing_chunks()
-        chunks = self.layout.chunks
-        if self.gave_up is not None:
-            rest = chunks[self.gave_up.index :]
-            chunks = chunks[: self.gave_up.index]
-            lost = sum(max(c.expected - c.read, 0) for c in rest) + missing
-            detail = f"{MAX_RESTARTS} parser restarts; not read from here to the end of the file"
-            self.diag.skip(self.source, self.gave_up.locator, "parser failure", detail, n=lost)
-            missing = 0
-        for chunk in chunks:
-            lost = max(chunk.expected - chunk.read, 0)
-            if chunk.state == "empty" or (chunk.state == "ok" and not lost and not chunk.problem):
-                continue
-            if chunk.state == "bad signature":
-                detail = f"bad chunk signature: {chunk.problem or 'not ElfChnk'}"
-                reason, lost = "corrupt chunk", max(lost, 1)
-            elif chunk.state == "truncated":
-                # The chunks the header lists beyond the cut are part of the same loss.
-                reason = "truncated file"
-                detail = f"the file ends at {self.layout.size:#x}, inside this chunk"
-                detail += f"; {missing_detail}" if missing else ""
-                lost, missing = max(lost, 1) + missing, 0
-            else:
-                reason, detail = "corrupt chunk", chunk.problem or "records missing"
-            self.diag.skip(self.source, chunk.locator, reason, detail, n=max(lost, 1))
-        if missing:
-            present = len(self.layout.chunks)
-            locator = f"chunk {present} @{HEADER_SIZE + present * CHUNK_SIZE:#x}"
-            self.diag.skip(self.source, locator, "truncated file", missing_detail, n=missing)
-
-    def _missing_chunks(self) -> tuple[int, str]:
-        """Chunks the file header lists that the file does not have (a cut on a border)."""
-        claimed = self.layout.header_last_chunk
-        present = len(self.layout.chunks)
-        # A header claiming fewer chunks is only stale; an absurd claim is corruption.
-        if claimed is None or claimed < present or claimed > 0xFFFF:
-            return 0, ""
-        detail = f"the header lists chunks up to {claimed}, missing from the file"
-        return claimed - present + 1, detail
-
-
-def _short(message: str) -> str:
-    return " ".join(message.split())[:200]
 
 
 # -- the worker process ------------------------------------------------------------------------
@@ -594,85 +382,6 @@ def close_workers() -> None:
         worker.close()
 
 
-# -- in a disposable process ------------------------------------------------------------------
-
-
-class ExitWatchdog:
-    """Parse in this process, which ends itself if the parser stops making progress.
-
-    For a process whose loss costs nothing but a rerun (a pool process of a parallel scan):
-    parsing here saves every record's trip through a pipe. While it is active, evtx-rs runs
-    in-process; if no batch of records arrives for ``Limits.evtx_stall_seconds``, a C-level
-    timer (``faulthandler``, which needs no GIL, so it fires while Rust holds it) ends the
-    process, and the parent runs the file again through the guarded parser. The address
-    space may grow by at most ``Limits.evtx_worker_memory`` meanwhile, so a size field that
-    asks for gigabytes also ends this process rather than the machine's memory.
-    """
-
-    def __init__(self, limits: Any) -> None:
-        self.stall = float(limits.evtx_stall_seconds)
-        self.memory = int(limits.evtx_worker_memory)
-        self._armed = 0.0
-        self._devnull: IO[str] | None = None
-        self._saved_limit: tuple[int, int] | None = None
-
-    def __enter__(self) -> ExitWatchdog:
-        global _watchdog
-        if self.stall > 0:
-            _watchdog = self
-            self._devnull = open(os.devnull, "w")  # noqa: SIM115 - closed in __exit__
-            self._arm()
-            self._limit_memory()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        global _watchdog
-        if _watchdog is self:
-            _watchdog = None
-            faulthandler.cancel_dump_traceback_later()
-            self._restore_memory()
-            if self._devnull is not None:
-                self._devnull.close()
-
-    def watch(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """``frames``, re-arming the timer as they come (at most 4 times a stall period)."""
-        for frame in frames:
-            if time.monotonic() - self._armed > self.stall / 4:
-                self._arm()
-            yield frame
-
-    def _arm(self) -> None:
-        # Re-arming starts a timer thread (~70 us): done rarely, not per batch.
-        assert self._devnull is not None
-        faulthandler.dump_traceback_later(self.stall, exit=True, file=self._devnull)
-        self._armed = time.monotonic()
-
-    def _limit_memory(self) -> None:
-        if self.memory <= 0 or not os.path.exists("/proc/self/statm"):
-            return
-        import resource
-
-        with open("/proc/self/statm") as statm:
-            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        wanted = used + self.memory
-        if soft == resource.RLIM_INFINITY or wanted < soft:
-            if hard != resource.RLIM_INFINITY:
-                wanted = min(wanted, hard)
-            resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
-            self._saved_limit = (soft, hard)
-
-    def _restore_memory(self) -> None:
-        if self._saved_limit is not None:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, self._saved_limit)
-            self._saved_limit = None
-
-
-_watchdog: ExitWatchdog | None = None
-
-
 # -- the reader's entry point --------------------------------------------------------------------
 
 
@@ -714,8 +423,8 @@ def _guarded(
     run = _Run(layout, source, diag)
     if stall_seconds <= 0:
         frames = _parse(path, 0, spec, chunk_flush=False)
-    elif _watchdog is not None:
-        frames = _watchdog.watch(_parse(path, 0, spec, chunk_flush=False))
+    elif (watchdog := evtx_watchdog.active()) is not None:
+        frames = watchdog.watch(_parse(path, 0, spec, chunk_flush=False))
     else:
         frames = _frames_guarded(run, path, stall_seconds, memory, spec)
     for kind, record_id, payload in frames:
