@@ -52,11 +52,44 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
+    load_before = _load()
     rows: list[Row] = []
     for name in args.workloads.split(","):
         rows.extend(WORKLOADS[name.strip()](args))
     print(render(rows))
+    print()
+    print(conditions(load_before, _load()))
     return 0 if all(row.met is not False for row in rows) else 1
+
+
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def conditions(load_before: float | None, load_after: float | None) -> str:
+    """What the rates depend on: the machine, how busy it was, the versions measured."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = []
+    for package in ("proxyhunt", "evtx", "hyperscan", "duckdb", "orjson"):
+        try:
+            versions.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            versions.append(f"{package} not installed")
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    load = "unknown" if load_before is None else f"{load_before:.2f}"
+    if load_after is not None:
+        load += f" at start, {load_after:.2f} at end"
+    return (
+        f"Conditions: {os.cpu_count()} cores, load average (1 min) {load}; "
+        f"Python {sys.version.split()[0]}; {', '.join(versions)}; commit {commit or 'unknown'}."
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

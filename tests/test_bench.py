@@ -58,4 +58,5 @@ def test_small_run_prints_the_table(tmp_path: Path) -> None:
     duck = next(line for line in fdr_rows if "duckdb+pack" in line.split("|")[2])
     # Same input, same pack: the same number of events and hits.
     assert ours.split("|")[4:6] == duck.split("|")[4:6]
+    assert "Conditions: " in run.stdout and "load average" in run.stdout, run.stdout
     assert any("stream" in line for line in rows)
