@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import resource
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +148,59 @@ def test_small_logs_are_grouped_and_progress_counts_every_file(tmp_path: Path) -
     assert len(seen) < 20
     assert result.events == 20 * scan([paths[0]], jobs=1).events
     assert _key(result) == _key(scan(paths, jobs=1, limits=LIMITS))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_no_process_outlives_a_scan_stopped_during_a_hang(
+    tmp_path: Path, jobs: str, how: signal.Signals
+) -> None:
+    """Ctrl-C, kill or kill -9 while evtx-rs spins in Rust: nothing is left spinning.
+
+    Found by a fresh-user review: the parser's process, which cannot act on a signal while
+    the hang holds the GIL, went on at 100 % CPU after the scan exited.
+    """
+    psutil = pytest.importorskip("psutil")
+    hang = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "hang.evtx")
+    patch(hang, HANG_OFFSET, b"\x01")
+    command = [
+        sys.executable, "-m", "proxyhunt.cli.main", "scan", str(hang), "--format", "jsonl",
+        "--no-progress", "--jobs", jobs,
+    ]  # fmt: skip
+    scan_process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    parent = psutil.Process(scan_process.pid)
+    descendants = _descendants_once_busy(parent)
+    assert descendants, "the scan started no process to parse in"
+
+    scan_process.send_signal(how)
+    code = scan_process.wait(timeout=20)
+
+    # SIGKILL gives the scan no chance to clean up: the kernel ends its helpers with it.
+    assert code == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -9}[how], code
+    _gone, alive = psutil.wait_procs(descendants, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+def _descendants_once_busy(parent: Any) -> list[Any]:
+    """The scan's child processes, once one of them has spun on the hang for a while."""
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = parent.children(recursive=True)
+        busy = [c for c in children if _cpu_seconds(c) > 1.0]
+        if busy:
+            return children
+        time.sleep(0.2)
+    return parent.children(recursive=True)
+
+
+def _cpu_seconds(process: Any) -> float:
+    import psutil
+
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)

@@ -10,3 +10,4 @@ NO_INPUT = 6  # nothing could be read at all
 STRICT = 7  # --strict and some input was lost (hits, if any, are still written)
 VALIDATION = 8  # validate: a scenario missed or produced an unexpected hit
 INTERRUPTED = 130
+TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process it ended

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from proxyhunt import __version__
 from proxyhunt.cli import exitcodes, logs
@@ -46,13 +48,25 @@ def _command_module(name: str) -> ModuleType | None:
         return None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the scan stops its helper processes, then exits."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logs.setup(-1 if args.quiet else args.verbose, args.debug)
+    previous = _on_sigterm(_terminate)
     try:
         code: int = args.run(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):
+            print("proxyhunt: terminated", file=sys.stderr)
+            return exitcodes.TERMINATED
         print("proxyhunt: interrupted", file=sys.stderr)
         return exitcodes.INTERRUPTED
     except ProxyhuntError as exc:
@@ -67,7 +81,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `proxyhunt scan ... | head` closed the pipe: not an error of ours.
         sys.stderr.close()
         return exitcodes.CLEAN
+    finally:
+        _on_sigterm(previous)
     return code
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install ``handler`` for SIGTERM, returning the previous one (None: cannot, not the
+    main thread, as when a test or an application calls main() from a thread)."""
+    if handler is None:
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

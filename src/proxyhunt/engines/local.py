@@ -18,6 +18,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import zlib
 from collections import deque
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines import fdrfast
 from proxyhunt.errors import ProxyhuntError
+from proxyhunt.procs import die_with_parent
 from proxyhunt.sources import evtx_guard, registry
 from proxyhunt.sources.base import Limits
 from proxyhunt.sources.evtx_watchdog import ExitWatchdog
@@ -157,9 +159,13 @@ _MATCHER: Matcher | None = None
 _IN_POOL = False  # this process is a pool process: it may end itself on a parser hang
 
 
-def _init_worker(setup: Setup, log_level: int) -> None:
+def _init_worker(setup: Setup, log_level: int, parent: int) -> None:
     global _MATCHER, _IN_POOL
     _IN_POOL = True
+    # A pool process may be stuck in the EVTX parser: it must not outlive the scan, and
+    # SIGTERM (which the CLI turns into a clean stop in the parent) simply ends it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
     if _MATCHER is None or _MATCHER.setup != setup:
         # A worker that did not fork from the parent has none of its logging set-up: keep
         # at least its verbosity, so --quiet stays quiet.
@@ -517,8 +523,12 @@ def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[
     confines a hang to one chunk: :class:`_Runner`.
     """
     if jobs <= 1:
-        for task in tasks:
-            yield run_task(task, matcher)
+        try:
+            for task in tasks:
+                yield run_task(task, matcher)
+        finally:
+            # However the scan ends (Ctrl-C included), no parser process outlives it.
+            evtx_guard.close_workers()
         return
     global _MATCHER
     _MATCHER = matcher  # inherited by forked workers; others rebuild it in _init_worker
@@ -530,8 +540,12 @@ def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[
                 yield runner.take()
         while runner.pending:
             yield runner.take()
-    finally:
-        runner.close()
+    except BaseException:
+        # Ctrl-C, an error, or the consumer stopping early: do not wait for work in flight
+        # (a pool process may be stuck in the parser until its watchdog fires).
+        runner.abort()
+        raise
+    runner.close()
 
 
 class _Runner:
@@ -566,6 +580,7 @@ class _Runner:
                 initargs=(
                     self.matcher.setup,
                     logging.getLogger("proxyhunt").getEffectiveLevel(),
+                    os.getpid(),
                 ),
             )
         return self.pool.submit(_run_in_worker, task), self.pool
@@ -611,13 +626,29 @@ class _Runner:
         )  # fmt: skip
 
     def close(self) -> None:
+        """After the last result: every executor is idle."""
+        if self.threads is not None:
+            self.threads.shutdown(wait=True)
+            evtx_guard.close_workers()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def abort(self) -> None:
+        """Stop now: cancel what has not started, kill what runs (pool processes and parser
+        processes), leave no process behind."""
         for _task, future, _origin in self.pending:
             future.cancel()
+        evtx_guard.close_workers()  # unblocks threads waiting on a parser
+        if self.pool is not None:
+            # concurrent.futures has no public way to stop a running task.
+            processes = list(getattr(self.pool, "_processes", {}).values())
+            for process in processes:
+                with contextlib.suppress(OSError, ValueError):
+                    process.kill()
+            self.pool.shutdown(wait=True, cancel_futures=True)
         if self.threads is not None:
             self.threads.shutdown(wait=True, cancel_futures=True)
             evtx_guard.close_workers()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -20,11 +20,14 @@ may end itself (:mod:`proxyhunt.sources.evtx_watchdog`) parses in-process instea
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import io
 import json
 import logging
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -34,6 +37,7 @@ from typing import IO, Any, BinaryIO
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines.screen import ScreenSpec
+from proxyhunt.procs import die_with_parent
 from proxyhunt.sources import evtx_watchdog
 from proxyhunt.sources.evtx_layout import (
     CHUNK_SIZE,
@@ -244,6 +248,11 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
 
 def _worker_main() -> None:
     memory = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    parent = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    # The scan decides when this worker ends (a Ctrl-C reaches the scan, which kills it);
+    # if the scan itself dies, the kernel ends the worker with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
     if memory > 0:
         import resource
 
@@ -254,6 +263,14 @@ def _worker_main() -> None:
 _WORKER_START = "from proxyhunt.sources.evtx_guard import _worker_main; _worker_main()"
 
 
+class WorkerStopped(BaseException):
+    """The scan ended (Ctrl-C, an error elsewhere) while a file was being read.
+
+    A BaseException, like KeyboardInterrupt: no reader's "skip the rest of this file"
+    handler may take it for a bad file and go on.
+    """
+
+
 class Worker:
     """A parser process, and the frames it sends back, read with a deadline."""
 
@@ -262,12 +279,13 @@ class Worker:
         # A forked scanning process inherits this object: only its creator may use it.
         self.owner = os.getpid()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_START, str(memory)],
+            [sys.executable, "-c", _WORKER_START, str(memory), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         self.screens: set[str] = set()  # keys of the screen specs this worker has been sent
+        self.stopped = False  # ended by close_workers(): the scan is over
         assert self.process.stdout is not None
         # Read straight from the pipe (never through the buffered reader, which could hold
         # bytes the deadline cannot see), in large reads, frames cut out of one buffer.
@@ -320,15 +338,10 @@ class Worker:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait()
-
-    def close(self) -> None:
-        """Let the worker finish and exit (end of its requests); kill it if it does not."""
-        try:
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-            self.process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.kill()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 class _Slot(threading.local):
@@ -374,12 +387,23 @@ def _retire(worker: Worker) -> None:
 
 
 def close_workers() -> None:
-    """End every parser process this process started (from any thread)."""
+    """End every parser process this process started (from any thread).
+
+    Killed, not asked: between files a worker only waits for its next request, and one that
+    is stuck in the parser could not answer anyway.
+    """
     with _live_lock:
         workers = [w for w in _live if w.owner == os.getpid()]
         _live.difference_update(workers)
     for worker in workers:
-        worker.close()
+        worker.stopped = True  # a thread still reading from it gives up instead of restarting
+        worker.kill()
+    for worker in workers:
+        if worker is _slot.worker:
+            _slot.worker = None
+
+
+atexit.register(close_workers)
 
 
 # -- the reader's entry point --------------------------------------------------------------------
@@ -450,6 +474,8 @@ def _frames_guarded(
         outcome = yield from worker.frames(stall_seconds)
         if outcome == "done":
             return
+        if worker.stopped:
+            raise WorkerStopped(f"{run.source}: the scan stopped while this file was read")
         _drop_worker()
         stuck = run.layout.after(run.last_id, run.start)
         what = "parser stopped responding" if outcome == "stall" else "parser process died"
