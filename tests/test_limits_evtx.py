@@ -148,7 +148,7 @@ def test_default_parallel_scan_survives_a_hanging_log(hanging_evtx: Path) -> Non
     """The whole CLI, as a user runs it: a folder with a log that hangs evtx-rs still ends."""
     folder = hanging_evtx.parent
     evtx_copy(EVTX_PORTPROXY, folder / "good.evtx")
-    args = ["scan", str(folder), "--format", "jsonl", "--no-progress"]
+    args = ["scan", str(folder), "--format", "jsonl", "--no-progress", "--evtx-stall", "3"]
     code, out, err = run_cli_subprocess(args, timeout=90)
     assert code == exitcodes.PARTIAL_HITS, err
     assert jsonl_rows(out), "the good log's hits are reported"

@@ -26,7 +26,10 @@ from hostile_inputs import (
     evtx_copy,
     need_corpus_file,
     patch,
+    run_cli_subprocess,
+    truncate,
 )
+from proxyhunt.cli import exitcodes
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.engines import local
 from proxyhunt.pipeline import ScanResult, scan
@@ -204,3 +207,32 @@ def _cpu_seconds(process: Any) -> float:
     except psutil.Error:
         return 0.0
     return float(times.user + times.system)
+
+
+def test_warnings_are_printed_once_in_input_order_on_any_jobs(folder: Path) -> None:
+    """Found by a fresh-user review: pool processes logged as they ran, so a parallel scan
+    printed warnings in a varying order, twice after a rerun, without the CLI's prefix."""
+    cut = evtx_copy(EVTX_MANY_CHUNKS, folder / "e-cut.evtx")
+    truncate(cut, 0x1000 + 2 * 0x10000 + 0x100)
+    (folder / "f-broken.json").write_text('{"not": "telemetry"', encoding="utf-8")
+    stderr = {}
+    for jobs in ("1", "2"):
+        args = [
+            "scan",
+            str(folder),
+            "-f",
+            "jsonl",
+            "--no-progress",
+            "-j",
+            jobs,
+            "--evtx-stall",
+            "2",
+        ]
+        code, _out, err = run_cli_subprocess(args, timeout=150)
+        assert code == exitcodes.PARTIAL_HITS, err
+        stderr[jobs] = [line for line in err.splitlines() if ": skipped (" in line]
+    assert stderr["2"] == stderr["1"]
+    assert all(line.startswith("proxyhunt: WARNING: ") for line in stderr["2"])
+    assert len(set(stderr["2"])) == len(stderr["2"]), "no line twice"
+    assert any("b-hang.evtx: chunk 1 @0x11000" in line for line in stderr["2"])
+    assert any("e-cut.evtx: chunk 2" in line for line in stderr["2"])

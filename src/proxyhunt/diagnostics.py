@@ -28,7 +28,11 @@ class Diagnostics:
     events_by_format: Counter[str] = field(default_factory=Counter)
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    # False in a worker: its lines are logged by the parent when it merges the results, in
+    # input order, once, with the parent's log format (not as the worker happens to run).
+    echo: bool = True
     _per_file: Counter[str] = field(default_factory=Counter)
+    _sources: list[str] = field(default_factory=list)  # the file of each line in warnings
 
     def read(self, fmt: str, n: int = 1) -> None:
         """Count ``n`` events read in format ``fmt``."""
@@ -50,14 +54,17 @@ class Diagnostics:
     def ignore(self, source: str, reason: str) -> None:
         """A file met while walking a folder that is not telemetry; listed, not a loss."""
         self.files_ignored[source] = reason
-        log.info("%s: ignored (%s)", source, reason)
+        if self.echo:
+            log.info("%s: ignored (%s)", source, reason)
 
     def _warn(self, source: str, line: str) -> None:
         self._per_file[source] += 1
         if self._per_file[source] <= WARNINGS_PER_FILE:
             self.warnings.append(line)
-            log.warning("%s", line)
-        elif self._per_file[source] == WARNINGS_PER_FILE + 1:
+            self._sources.append(source)
+            if self.echo:
+                log.warning("%s", line)
+        elif self._per_file[source] == WARNINGS_PER_FILE + 1 and self.echo:
             log.warning("%s: further warnings for this file are only counted", source)
 
     @property
@@ -76,4 +83,18 @@ class Diagnostics:
         self.files_ignored.update(other.files_ignored)
         self.events_by_format.update(other.events_by_format)
         self.skipped_by_reason.update(other.skipped_by_reason)
-        self.warnings.extend(other.warnings)
+        if other.echo:  # already logged where it happened
+            self.warnings.extend(other.warnings)
+            self._sources.extend(other._sources)
+            return
+        for source, reason in other.files_ignored.items():
+            if self.echo:
+                log.info("%s: ignored (%s)", source, reason)
+        for source, line in zip(other._sources, other.warnings, strict=True):
+            self._warn(source, line)
+        for source, count in other._per_file.items():
+            # Lines the worker only counted (over its own per-file cap).
+            for _ in range(count - min(count, WARNINGS_PER_FILE)):
+                self._per_file[source] += 1
+                if self._per_file[source] == WARNINGS_PER_FILE + 1 and self.echo:
+                    log.warning("%s: further warnings for this file are only counted", source)

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -16,6 +17,7 @@ from proxyhunt.errors import UsageError
 from proxyhunt.outputs.atomic import atomic_text, check_writable
 from proxyhunt.outputs.writers import WRITERS
 from proxyhunt.pipeline import ScanResult, scan
+from proxyhunt.sources.base import DEFAULT_LIMITS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -59,6 +61,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="processes to use (default: all cores); results are the same for any N",
     )
     parser.add_argument(
+        "--evtx-stall",
+        type=_seconds,
+        default=DEFAULT_LIMITS.evtx_stall_seconds,
+        metavar="SECONDS",
+        help="give up on an EVTX chunk when the parser makes no progress for this long "
+        f"(default {DEFAULT_LIMITS.evtx_stall_seconds:g}; raise it on a very slow disk)",
+    )
+    parser.add_argument(
         "--engine",
         choices=("local", "spark"),
         default="local",
@@ -91,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             allowlist=args.allowlist,
             progress=progress,
             jobs=args.jobs,
+            limits=replace(DEFAULT_LIMITS, evtx_stall_seconds=args.evtx_stall),
         )
 
     _write(result, args)
@@ -111,6 +122,16 @@ def _scan_on_spark(args: argparse.Namespace) -> ScanResult:
         args.paths, profile=args.profile, rules=args.rules, allowlist=args.allowlist
     )
     return result
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.1 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0.1 and 86400, got {text!r}")
+    return value
 
 
 def _positive(text: str) -> int:

@@ -109,7 +109,22 @@ class TaskResult:
     bytes: int = 0
     hits: list[tuple[int | None, Hit]] = field(default_factory=list)
     skips: list[tuple[int, str, str]] = field(default_factory=list)
-    diag: Diagnostics = field(default_factory=Diagnostics)
+    diag: Diagnostics = field(default_factory=lambda: Diagnostics(echo=_echo()))
+
+
+_quiet = threading.local()
+
+
+def _echo() -> bool:
+    """Whether a task logs its warnings as they happen: only when it runs where the scan
+    consumes results. Pool processes and EVTX threads leave them to the merge, which logs
+    them in input order."""
+    return not _IN_POOL and not getattr(_quiet, "on", False)
+
+
+def _run_quietly(task: Task, matcher: Matcher) -> TaskResult:
+    _quiet.on = True
+    return run_task(task, matcher)
 
 
 # -- the matcher each process holds ----------------------------------------------------------
@@ -165,6 +180,9 @@ def _init_worker(setup: Setup, log_level: int, parent: int) -> None:
     # A pool process may be stuck in the EVTX parser: it must not outlive the scan, and
     # SIGTERM (which the CLI turns into a clean stop in the parent) simply ends it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Ctrl-C reaches the whole process group; the parent handles it and ends the pool
+    # (an idle pool process would only print a KeyboardInterrupt traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
     if _MATCHER is None or _MATCHER.setup != setup:
         # A worker that did not fork from the parent has none of its logging set-up: keep
@@ -570,7 +588,7 @@ class _Runner:
         if task.kind == "evtx" and self.guard_evtx:
             if self.threads is None:
                 self.threads = ThreadPoolExecutor(self.jobs, thread_name_prefix="proxyhunt-evtx")
-            return self.threads.submit(run_task, task, self.matcher), self.threads
+            return self.threads.submit(_run_quietly, task, self.matcher), self.threads
         if self.pool is None:
             # The start method is chosen now, knowing whether our threads are running.
             self.pool = ProcessPoolExecutor(
@@ -629,7 +647,7 @@ class _Runner:
         """After the last result: every executor is idle."""
         if self.threads is not None:
             self.threads.shutdown(wait=True)
-            evtx_guard.close_workers()
+        evtx_guard.close_workers()  # the threads' parsers, and one a local task started
         if self.pool is not None:
             self.pool.shutdown(wait=True)
 
