@@ -188,3 +188,29 @@ def _child_read(path: str) -> tuple[list[int], int]:
     worker = evtx_guard.current_worker()
     assert worker is not None
     return [item["event_record_id"] for item in items], worker.process.pid
+
+
+def test_a_stopped_worker_is_not_a_hung_one(tmp_path: Path) -> None:
+    """Ctrl-Z (or a paused VM) for longer than the stall limit loses nothing: only a
+    worker that burns CPU without output is stuck. Found by a fresh-user review."""
+    import os
+    import signal
+    import threading
+
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "clean.evtx")
+    diag = Diagnostics()
+    items = guarded_items(str(path), "clean.evtx", diag, 1.0, 2 * 1024**3)
+    ids = [next(items)["event_record_id"]]
+    worker = evtx_guard.current_worker()
+    assert worker is not None
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    resume = threading.Timer(3.5, os.kill, (worker.process.pid, signal.SIGCONT))
+    resume.start()
+    try:
+        ids += [item["event_record_id"] for item in items]
+    finally:
+        resume.cancel()
+        os.kill(worker.process.pid, signal.SIGCONT)
+    assert ids == list(range(1, EVTX_MANY_CHUNKS_RECORDS + 1))
+    assert not diag.partial, diag.warnings
+    assert evtx_guard.current_worker() is worker, "not restarted"

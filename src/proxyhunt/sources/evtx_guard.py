@@ -54,6 +54,23 @@ Frame = tuple[bytes, int, bytes]
 
 # Worker frames: kind (R record, E error, D done), record id, payload length; then the payload.
 _FRAME = struct.Struct("<cQI")
+# Silent windows in a row in which the worker used little CPU before it counts as stuck all
+# the same (a stopped scan resumes within them; a deadlock would not).
+_QUIET_WINDOWS = 10
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has used (user + system), from /proc; None where there is none."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command name: state is field 3 of stat(5), utime and stime fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
 # Below the allocator's mmap threshold: a 1 MiB read buffer costs a mmap and munmap a read.
 _READ_SIZE = 64 * 1024
 
@@ -123,7 +140,7 @@ def _parse(
         yield b"E", 0, str(exc).encode("utf-8", "replace")
         return
     if spec is None:
-        yield from _unscreened(records)
+        yield from _unscreened(records, _chunk_ends(path) if chunk_flush else set())
         return
     batch = _Batch(spec, _chunk_ends(path) if chunk_flush else set())
     add = batch.add
@@ -141,13 +158,15 @@ def _parse(
     yield from batch.frames()
 
 
-def _unscreened(records: Iterator[Any]) -> Iterator[Frame]:
+def _unscreened(records: Iterator[Any], ends: set[int]) -> Iterator[Frame]:
     while True:
         try:
             for item in records:
                 if isinstance(item, dict):
-                    data = item["data"].encode("utf-8", "surrogatepass")
-                    yield b"R", int(item["event_record_id"]), data
+                    record_id = int(item["event_record_id"])
+                    yield b"R", record_id, item["data"].encode("utf-8", "surrogatepass")
+                    if record_id in ends:
+                        yield _FLUSH
             return
         except RuntimeError as exc:
             yield b"E", 0, str(exc).encode("utf-8", "replace")
@@ -293,6 +312,8 @@ class Worker:
         self._poll = select.poll()
         self._poll.register(self._fd, select.POLLIN)
         self._buffer = b""
+        self._cpu_mark = _cpu_seconds(self.process.pid)
+        self._quiet_windows = 0
 
     def frames(self, stall_seconds: float) -> Generator[Frame, None, str]:
         """Frames of one request until ``D``; returns "done", "stall" or "died"."""
@@ -310,7 +331,9 @@ class Worker:
                     return "done"
                 yield kind, record_id, payload
             if not self._poll.poll(stall_seconds * 1000):
-                return "stall"
+                if self._spinning(stall_seconds):
+                    return "stall"
+                continue
             try:
                 data = os.read(self._fd, _READ_SIZE)
             except OSError:
@@ -319,6 +342,22 @@ class Worker:
                 return "died"
             buffer = buffer[at:] + data
             at = 0
+            self._quiet_windows = 0
+            self._cpu_mark = _cpu_seconds(self.process.pid)
+
+    def _spinning(self, stall_seconds: float) -> bool:
+        """After a silent ``stall_seconds``: is the parser stuck, or only not running?
+
+        A parser hang burns CPU. A worker that used little CPU in the window was stopped
+        (Ctrl-Z, a paused VM) or starved (a slow disk, a busy machine): wait another
+        window, a bounded number of times.
+        """
+        used = _cpu_seconds(self.process.pid)
+        if used is None or self._cpu_mark is None:
+            return True  # no /proc: wall time alone decides, as it always did
+        spent, self._cpu_mark = used - self._cpu_mark, used
+        self._quiet_windows += 1
+        return spent >= stall_seconds / 4 or self._quiet_windows > _QUIET_WINDOWS
 
     def ask(self, path: str, start: int, spec: ScreenSpec | None) -> None:
         request: dict[str, Any] = {"path": path, "start": start}
