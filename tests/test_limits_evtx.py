@@ -214,3 +214,14 @@ def test_a_stopped_worker_is_not_a_hung_one(tmp_path: Path) -> None:
     assert ids == list(range(1, EVTX_MANY_CHUNKS_RECORDS + 1))
     assert not diag.partial, diag.warnings
     assert evtx_guard.current_worker() is worker, "not restarted"
+
+
+@pytest.mark.parametrize("size", [8, 16, 23])
+def test_a_header_cut_before_its_chunk_count_is_a_truncated_file(tmp_path: Path, size: int) -> None:
+    """Found by a fresh-user review: 16 bytes of a log were a clean, empty log."""
+    path = evtx_copy(EVTX_MANY_CHUNKS, tmp_path / "cut.evtx")
+    truncate(path, size)
+    records, diag = read_records([path])
+    assert records == []
+    assert diag.partial
+    assert any("truncated file" in line for line in diag.warnings), diag.warnings

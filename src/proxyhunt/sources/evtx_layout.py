@@ -105,8 +105,9 @@ def read_layout(handle: BinaryIO) -> Layout:
     handle.seek(0)
     header = handle.read(HEADER_SIZE)
     last_chunk = None
-    if header[:8] == FILE_MAGIC and len(header) >= 24:
-        last_chunk = struct.unpack_from("<Q", header, 16)[0]
+    if header[:8] == FILE_MAGIC:
+        # A header cut before its chunk count still promised a log: at least chunk 0.
+        last_chunk = struct.unpack_from("<Q", header, 16)[0] if len(header) >= 24 else 0
     layout = Layout(size, last_chunk)
     index = 0
     while (offset := HEADER_SIZE + index * CHUNK_SIZE) < size:
