@@ -28,6 +28,8 @@ _CHUNK_ERROR = "chunk number "
 
 # A file that makes the parser hang in chunk after chunk is not worth more restarts.
 MAX_RESTARTS = 8
+# The most records a 64 KiB chunk can hold (a record takes at least 24 bytes).
+RECORDS_PER_CHUNK = CHUNK_SIZE // 24
 
 # -- the chunk table ---------------------------------------------------------------------------
 
@@ -49,7 +51,7 @@ class Chunk:
         if self.state not in ("ok", "truncated") or not 0 < self.first <= self.last:
             return 0
         # A header that claims more than a chunk can hold is itself corrupt.
-        return min(self.last - self.first + 1, CHUNK_SIZE // 24)
+        return min(self.last - self.first + 1, RECORDS_PER_CHUNK)
 
     @property
     def locator(self) -> str:
@@ -61,6 +63,7 @@ class Layout:
     size: int
     header_last_chunk: int | None  # what the file header claims; stale headers claim less
     chunks: list[Chunk] = field(default_factory=list)
+    header_next_record: int | None = None  # the file header's next record id (may be stale)
 
     _hint: int = 0
     _starts: list[tuple[int, int]] | None = None  # (first record number, chunk index), sorted
@@ -108,7 +111,8 @@ def read_layout(handle: BinaryIO) -> Layout:
     if header[:8] == FILE_MAGIC:
         # A header cut before its chunk count still promised a log: at least chunk 0.
         last_chunk = struct.unpack_from("<Q", header, 16)[0] if len(header) >= 24 else 0
-    layout = Layout(size, last_chunk)
+    next_record = struct.unpack_from("<Q", header, 24)[0] if len(header) >= 32 else None
+    layout = Layout(size, last_chunk, header_next_record=next_record)
     index = 0
     while (offset := HEADER_SIZE + index * CHUNK_SIZE) < size:
         layout.chunks.append(_chunk(handle, index, offset, size))
@@ -221,16 +225,54 @@ class _Run:
             present = len(self.layout.chunks)
             locator = f"chunk {present} @{HEADER_SIZE + present * CHUNK_SIZE:#x}"
             self.diag.skip(self.source, locator, "truncated file", missing_detail, n=missing)
+        if self.gave_up is None:
+            self._report_holes()
 
     def _missing_chunks(self) -> tuple[int, str]:
-        """Chunks the file header lists that the file does not have (a cut on a border)."""
+        """Records in chunks the file header lists that the file does not have (a cut on a
+        chunk border), estimated from the header's next record id; at least one."""
         claimed = self.layout.header_last_chunk
         present = len(self.layout.chunks)
         # A header claiming fewer chunks is only stale; an absurd claim is corruption.
         if claimed is None or claimed < present or claimed > 0xFFFF:
             return 0, ""
-        detail = f"the header lists chunks up to {claimed}, missing from the file"
-        return claimed - present + 1, detail
+        chunks = claimed - present + 1
+        detail = f"the header lists chunks up to {claimed}: {chunks} missing from the file"
+        seen = max((c.last for c in self.layout.chunks if c.expected), default=0)
+        following = self.layout.header_next_record
+        records = following - 1 - seen if following is not None and following > seen else 0
+        return max(min(records, chunks * RECORDS_PER_CHUNK), 1), detail
+
+    def _report_holes(self) -> None:
+        """Record ids that no chunk holds between two chunks in use.
+
+        Windows numbers records without gaps and fills chunks in order, so ids missing
+        between consecutive chunks in use were lost: a chunk zeroed in the middle of a log,
+        or a chunk header whose record range was altered to hide records (evtx-rs reads
+        only what the header says). A wrapped log goes back in ids at its oldest chunk:
+        that is no hole.
+        """
+        used = [c for c in self.layout.chunks if c.state in ("ok", "truncated") and c.expected]
+        previous: Chunk | None = None
+        for chunk in used:
+            start = previous.index + 1 if previous else 0
+            between = self.layout.chunks[start : chunk.index]
+            if any(c.state != "empty" for c in between) or (previous is None and not between):
+                previous = chunk  # a damaged chunk between: already reported as lost
+                continue
+            # Before the first chunk in use only zeroed chunks: the log starts at record 1.
+            missing = chunk.first - (previous.last if previous else 0) - 1
+            if missing > 0:
+                span = len(between) + 1
+                where = between[0] if between or previous is None else previous
+                what = "all zeros before a chunk in use" if between else "its record range"
+                detail = (
+                    f"records {chunk.first - missing}..{chunk.first - 1} are in no chunk "
+                    f"({what}; altered or wiped)"
+                )
+                count = min(missing, span * RECORDS_PER_CHUNK)
+                self.diag.skip(self.source, where.locator, "corrupt chunk", detail, n=count)
+            previous = chunk
 
 
 def _short(message: str) -> str:
