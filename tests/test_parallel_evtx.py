@@ -236,3 +236,18 @@ def test_warnings_are_printed_once_in_input_order_on_any_jobs(folder: Path) -> N
     assert len(set(stderr["2"])) == len(stderr["2"]), "no line twice"
     assert any("b-hang.evtx: chunk 1 @0x11000" in line for line in stderr["2"])
     assert any("e-cut.evtx: chunk 2" in line for line in stderr["2"])
+
+
+def test_two_hangs_far_apart_each_cost_one_chunk(tmp_path: Path) -> None:
+    """Each hang costs a rerun of its own tasks; the logs between stay in the pool."""
+    folder = tmp_path / "many"
+    for name in ("a-hang.evtx", "z-hang.evtx"):
+        patch(evtx_copy(EVTX_MANY_CHUNKS, folder / name), HANG_OFFSET, b"\x01")
+    for n in range(40):
+        evtx_copy(EVTX_MANY_CHUNKS, folder / f"m{n:02}.evtx")
+    local_limits = replace(LIMITS, evtx_stall_seconds=1.5)
+    one = scan([str(folder)], jobs=1, limits=local_limits)
+    two = scan([str(folder)], jobs=2, limits=local_limits)
+    assert _key(two) == _key(one)
+    lost = EVTX_MANY_CHUNKS_FIRST[2] - EVTX_MANY_CHUNKS_FIRST[1]
+    assert two.diagnostics.skipped == 2 * lost

@@ -537,8 +537,8 @@ def run_ordered(tasks: Iterable[Task], matcher: Matcher, jobs: int) -> Iterator[
     Pool processes parse EVTX in-process under an exit watchdog
     (:class:`~proxyhunt.sources.evtx_watchdog.ExitWatchdog`): evtx-rs can hang on a damaged
     record, and then the process ends itself. The pool is then rebuilt and the lost tasks
-    run again, their EVTX files (and every later one) through the guarded parser, which
-    confines a hang to one chunk: :class:`_Runner`.
+    run again, their EVTX files through the guarded parser (later tasks stay in the pool),
+    which confines a hang to one chunk: :class:`_Runner`.
     """
     if jobs <= 1:
         try:
@@ -576,8 +576,8 @@ class _Runner:
         self.pending: deque[tuple[Task, Any, Any]] = deque()
         self.pool: ProcessPoolExecutor | None = None
         self.threads: ThreadPoolExecutor | None = None
-        self.guard_evtx = False  # after a pool process was lost: EVTX through the guard
-        self.breaks = 0
+        self.guarded: set[int] = set()  # EVTX tasks lost with a pool process: rerun guarded
+        self.other_breaks = 0  # pool processes lost with no EVTX task to blame
 
     def submit(self, task: Task) -> None:
         self.pending.append((task, *self._start(task)))
@@ -585,7 +585,7 @@ class _Runner:
     def _start(self, task: Task) -> tuple[Any, Any]:
         if task.local or task.kind == "skips":
             return _Done(run_task(task, self.matcher)), None
-        if task.kind == "evtx" and self.guard_evtx:
+        if task.kind == "evtx" and task.seq in self.guarded:
             if self.threads is None:
                 self.threads = ThreadPoolExecutor(self.jobs, thread_name_prefix="proxyhunt-evtx")
             return self.threads.submit(_run_quietly, task, self.matcher), self.threads
@@ -623,20 +623,23 @@ class _Runner:
         # Every task of the broken pool either finished before the break or fails now.
         concurrent.futures.wait([f for _t, f, origin in self.pending if origin is broken])
         lost = [t for t, f, origin in self.pending if origin is broken and f.exception()]
-        self.breaks += 1
-        if self.breaks > 1 and not any(task.kind == "evtx" for task in lost):
-            # Not the EVTX parser: the same input kills workers again (out of memory ...).
-            raise ProxyhuntError(
-                f"a worker process died ({exc}); run again with --jobs 1 to scan in one process"
-            ) from exc
+        evtx = [task for task in lost if task.kind == "evtx"]
+        if not evtx:
+            self.other_breaks += 1
+            if self.other_breaks > 1:
+                # Not the EVTX parser: the same input kills workers again (out of memory ...).
+                raise ProxyhuntError(
+                    f"a worker process died ({exc}); run again with --jobs 1 to scan in one process"
+                ) from exc
+        # Each EVTX task is rerun guarded at most once, so breaks are bounded by the tasks.
+        self.guarded.update(task.seq for task in evtx)
         log.warning(
             "a worker process stopped (an EVTX file may have hung or crashed the parser): "
-            "%d task(s) run again, EVTX files from now on through the guarded parser",
+            "%d task(s) run again, their EVTX files through the guarded parser",
             len(lost),
         )
         broken.shutdown(wait=False, cancel_futures=True)
         self.pool = None
-        self.guard_evtx = True
         self.pending = deque(
             (task, *self._start(task)) if origin is broken and future.exception() else
             (task, future, origin)
