@@ -95,6 +95,8 @@ class Layout:
         record of a chunk the parser is working on the next chunk that has records.
         """
         current = self.chunk_of(record_id) if record_id is not None else None
+        if current is not None and current.index < start:
+            current = None  # delivered before the parse restarted at chunk ``start``
         if current is not None and record_id is not None and record_id < current.last:
             return current
         begin = current.index + 1 if current is not None else start
