@@ -38,7 +38,7 @@ def test_documents_beside_the_evidence_are_ignored_not_lost(capsys, tmp_path: Pa
     code, err = _scan(capsys, str(tmp_path))
 
     assert code == exitcodes.HITS, err
-    assert "files ignored (not telemetry): 2" in err
+    assert "files ignored (not telemetry, or already read): 2" in err
     assert "README.md (unknown format)" in err
     assert "PARTIAL" not in err
 
@@ -107,3 +107,28 @@ def test_a_folder_that_cannot_be_listed_makes_the_run_partial(tmp_path: Path) ->
 
     assert done.returncode == exitcodes.PARTIAL_HITS, done.stderr
     assert "cannot list folder" in done.stderr
+
+
+def test_a_file_reached_twice_is_read_once(capsys, tmp_path: Path) -> None:
+    """Named twice, inside a folder also named, or through a link: one file, its hits once.
+    Found by a fresh-user review (hits were doubled)."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    shutil.copy(SAMPLE, evidence / "sysmon.json")
+    (evidence / "link.json").symlink_to(evidence / "sysmon.json")
+    code, once = _scan(capsys, str(evidence / "sysmon.json"))
+    assert code == exitcodes.HITS, once
+
+    sample = str(evidence / "sysmon.json")
+    code, err = _scan(capsys, str(evidence), sample, sample)
+
+    assert code == exitcodes.HITS, err
+    assert "files opened: 1" in err
+    assert _line(err, "hits:") == _line(once, "hits:")
+    assert _line(err, "events:") == _line(once, "events:")
+    assert "(the same file as " in err and "read once)" in err
+    assert "PARTIAL" not in err
+
+
+def _line(summary: str, label: str) -> str:
+    return next(line for line in summary.splitlines() if line.strip().startswith(label))

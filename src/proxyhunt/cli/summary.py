@@ -17,7 +17,7 @@ def print_summary(result: ScanResult, out: TextIO) -> None:
     lines = [f"proxyhunt summary (profile {result.profile.name}, {result.rules} rules)"]
     lines.append(f"  files opened: {diag.files}")
     if diag.files_ignored:
-        lines.append(f"  files ignored (not telemetry): {len(diag.files_ignored)}")
+        lines.append(f"  files ignored (not telemetry, or already read): {len(diag.files_ignored)}")
         shown = sorted(diag.files_ignored.items())[:_LISTED]
         lines.extend(f"    {name} ({why})" for name, why in shown)
         if len(diag.files_ignored) > _LISTED:

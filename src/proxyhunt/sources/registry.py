@@ -124,7 +124,29 @@ def expand_paths(paths: Sequence[str], diag: Diagnostics) -> list[str]:
             files.extend(_walk(path, diag))
         else:
             diag.unreadable(path, "not found")
-    return files
+    return _once_each(files, diag)
+
+
+def _once_each(files: list[str], diag: Diagnostics) -> list[str]:
+    """Each regular file once: a file named twice, inside a folder also named, or reached
+    through a link would otherwise count its events and hits twice."""
+    seen: dict[tuple[int, int], str] = {}
+    kept: list[str] = []
+    for path in files:
+        try:
+            info = os.stat(path) if path != STDIN else None
+        except OSError:
+            info = None  # read_path reports it
+        if info is not None and stat.S_ISREG(info.st_mode):
+            first = seen.setdefault((info.st_dev, info.st_ino), path)
+            if first == path and path in kept:
+                log.info("%s: named more than once, read once", path)
+                continue
+            if first != path:
+                diag.ignore(path, f"the same file as {first}, read once")
+                continue
+        kept.append(path)
+    return kept
 
 
 def _walk(folder: str, diag: Diagnostics) -> Iterator[str]:
