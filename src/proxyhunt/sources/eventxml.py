@@ -13,11 +13,11 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any, BinaryIO, NamedTuple, cast
+from typing import BinaryIO, NamedTuple
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.model import KIND_WINDOWS, Record
-from proxyhunt.sources.base import Limits
+from proxyhunt.sources.base import Limits, Prepended
 from proxyhunt.sources.syslog import SysmonXmlError, event_from_xml
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class EventXmlReader:
         self, stream: BinaryIO, source: str, diag: Diagnostics, limits: Limits
     ) -> Iterator[Record]:
         head = stream.read(4)
-        raw = io.BufferedReader(cast(io.RawIOBase, _Rejoin(head, stream)))
+        raw = io.BufferedReader(Prepended(head, stream))
         text = io.TextIOWrapper(raw, encoding=_encoding(head), errors="replace", newline="")
         for index, (offset, chunk) in enumerate(_events(text, limits.max_record_bytes), 1):
             locator = f"event {index} (char {offset})"
@@ -139,27 +139,6 @@ def _skip_to_next_start(text: io.TextIOBase, tail: str) -> _Skipped:
             return _Skipped(consumed + len(buffer), "", True)
         consumed += len(buffer) - 16
         buffer = buffer[-16:] + more
-
-
-class _Rejoin(io.RawIOBase):
-    """The bytes already read for sniffing the encoding, then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 READER = EventXmlReader()

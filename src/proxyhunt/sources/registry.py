@@ -32,7 +32,7 @@ from typing import IO, BinaryIO
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.model import Record
-from proxyhunt.sources.base import DEFAULT_LIMITS, Limits, Reader
+from proxyhunt.sources.base import DEFAULT_LIMITS, Limits, Prepended, Reader
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ def peek(stream: BinaryIO, size: int) -> tuple[bytes, BinaryIO]:
         parts.append(part)
         got += len(part)
     head = b"".join(parts)
-    return head, io.BufferedReader(_Prepended(head, stream), _CHUNK)
+    return head, io.BufferedReader(Prepended(head, stream), _CHUNK)
 
 
 def ensure_seekable(stream: BinaryIO) -> BinaryIO:
@@ -289,27 +289,6 @@ def ensure_seekable(stream: BinaryIO) -> BinaryIO:
     shutil.copyfileobj(stream, spool, _OUT_CHUNK)
     spool.seek(0)
     return spool  # type: ignore[return-value]
-
-
-class _Prepended(io.RawIOBase):
-    """Bytes already read from a non-seekable stream, followed by the rest of it."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 class _Guarded(io.RawIOBase):
