@@ -15,6 +15,7 @@ from proxyhunt.export.detection import (
     weights,
 )
 from proxyhunt.export.elastic import ECS_FIELDS, EsqlConditionBackend, ecs_rule_filter
+from proxyhunt.export.platforms import ECS_TRIAGE
 from proxyhunt.export.registry import Target, register
 
 TARGET = "esql"
@@ -26,16 +27,7 @@ ASSUMPTIONS = [
     " case-sensitive, Sigma is not); regexes are translated to Lucene syntax",
     "ES|QL returns at most 10000 rows per query by default (LIMIT below)",
 ]
-TRIAGE = {
-    "_timeutc": "`@timestamp`",
-    "ComputerName": "host.name",
-    "UserName": "user.name",
-    "ImageFileName": "process.executable",
-    "CommandLine": "process.command_line",
-    "ParentBaseFileName": "process.parent.name",
-    "TargetProcessId": "process.pid",
-    "ContextProcessId": "process.parent.pid",
-}
+TRIAGE = {"_timeutc": "`@timestamp`", **ECS_TRIAGE}
 
 
 def render(det: Detection) -> str:

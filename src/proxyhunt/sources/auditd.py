@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.model import KIND_AUDITD, Record
-from proxyhunt.sources.base import Limits
+from proxyhunt.sources.base import Limits, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,8 @@ _ARG_PIECE = re.compile(r"^a(\d+)\[(\d+)\]$")
 _ARG = re.compile(r"^a(\d+)$")
 
 
-class AuditLineError(ValueError):
+class AuditLineError(RecordError):
     """A line that cannot be read as an audit record; ``reason`` is counted in the summary."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(slots=True)

@@ -44,6 +44,15 @@ class Reader(Protocol):
     ) -> Iterator[Record]: ...
 
 
+class RecordError(ValueError):
+    """A record a reader cannot use; ``reason`` is counted in the summary, ``detail`` shown."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
 class Prepended(io.RawIOBase):
     """Bytes already read from a stream (to sniff it), followed by the rest of it."""
 

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, cast
 from proxyhunt.diagnostics import Diagnostics
 from proxyhunt.model import KIND_WINDOWS, Record
 from proxyhunt.sources.auditd import iter_bounded_lines
-from proxyhunt.sources.base import Limits
+from proxyhunt.sources.base import Limits, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,8 @@ _SPACED_ENTITY = re.compile(r"&(lt|gt|amp|quot|apos) ")
 _BARE_AMP = re.compile(r"&(?!(?:lt|gt|amp|quot|apos|#\d+|#x[0-9A-Fa-f]+);)")
 
 
-class SysmonXmlError(ValueError):
+class SysmonXmlError(RecordError):
     """A Sysmon ``<Event>`` that cannot be used; ``reason`` is counted in the summary."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 def _local(tag: str) -> str:
