@@ -43,6 +43,7 @@ from proxyhunt.sources.evtx_layout import (
     CHUNK_SIZE,
     HEADER_SIZE,
     MAX_RESTARTS,
+    Layout,
     _Run,
     read_layout,
 )
@@ -121,14 +122,15 @@ class _Spliced(io.RawIOBase):
 
 
 def _parse(
-    path: str, start: int, spec: ScreenSpec | None = None, chunk_flush: bool = True
+    path: str, start: int, spec: ScreenSpec | None = None, ends: frozenset[int] = frozenset()
 ) -> Iterator[Frame]:
     """Frames for one file from chunk ``start``; runs in the worker (or inline).
 
     Without a screen every record is an ``R`` frame. With one, records are screened in
     batches and those no rule could match become ``S`` frames: a run of consecutive record
-    ids, counted, never sent. ``F`` frames say "flush now": at the end of every chunk, so a
-    hang in the next chunk never holds back records already parsed.
+    ids, counted, never sent. ``F`` frames say "flush now": after each record id in
+    ``ends`` (the last of a chunk, from the parent's chunk table), so a hang in the next
+    chunk never holds back records already parsed.
     """
     import evtx as evtx_rs
 
@@ -140,9 +142,9 @@ def _parse(
         yield b"E", 0, str(exc).encode("utf-8", "replace")
         return
     if spec is None:
-        yield from _unscreened(records, _chunk_ends(path) if chunk_flush else set())
+        yield from _unscreened(records, ends)
         return
-    batch = _Batch(spec, _chunk_ends(path) if chunk_flush else set())
+    batch = _Batch(spec, ends)
     add = batch.add
     while True:
         try:
@@ -158,7 +160,7 @@ def _parse(
     yield from batch.frames()
 
 
-def _unscreened(records: Iterator[Any], ends: set[int]) -> Iterator[Frame]:
+def _unscreened(records: Iterator[Any], ends: frozenset[int]) -> Iterator[Frame]:
     while True:
         try:
             for item in records:
@@ -180,7 +182,7 @@ SCREEN_BATCH = 512
 class _Batch:
     """Records parsed but not yet screened; full at SCREEN_BATCH or at a chunk's end."""
 
-    def __init__(self, spec: ScreenSpec, ends: set[int]) -> None:
+    def __init__(self, spec: ScreenSpec, ends: frozenset[int]) -> None:
         from proxyhunt.engines.screen import compiled
 
         self.screen = compiled(spec)
@@ -236,15 +238,6 @@ def _count(n: int) -> bytes:
     return n.to_bytes(4, "little")
 
 
-def _chunk_ends(path: str) -> set[int]:
-    """The last record id of every chunk, as the chunk headers say."""
-    try:
-        with open(path, "rb") as handle:
-            return {c.last for c in read_layout(handle).chunks if c.expected}
-    except OSError:
-        return set()
-
-
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     """The worker loop: one JSON request per line, frames back, a ``D`` frame per file.
 
@@ -256,7 +249,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         if request.get("screen_spec"):
             specs[request["screen"]] = ScreenSpec.from_json(request["screen_spec"])
         spec = specs.get(request.get("screen") or "")
-        for kind, record_id, payload in _parse(request["path"], request["start"], spec):
+        ends = frozenset(request.get("ends", ()))
+        for kind, record_id, payload in _parse(request["path"], request["start"], spec, ends):
             if kind == b"F":
                 replies.flush()
             else:
@@ -359,8 +353,9 @@ class Worker:
         self._quiet_windows += 1
         return spent >= stall_seconds / 4 or self._quiet_windows > _QUIET_WINDOWS
 
-    def ask(self, path: str, start: int, spec: ScreenSpec | None) -> None:
-        request: dict[str, Any] = {"path": path, "start": start}
+    def ask(self, path: str, start: int, spec: ScreenSpec | None, layout: Layout) -> None:
+        ends = [c.last for c in layout.chunks[start:] if c.expected]
+        request: dict[str, Any] = {"path": path, "start": start, "ends": ends}
         if spec is not None:
             request["screen"] = spec.key
             if spec.key not in self.screens:
@@ -485,9 +480,9 @@ def _guarded(
         layout = read_layout(handle)
     run = _Run(layout, source, diag)
     if stall_seconds <= 0:
-        frames = _parse(path, 0, spec, chunk_flush=False)
+        frames = _parse(path, 0, spec)
     elif (watchdog := evtx_watchdog.active()) is not None:
-        frames = watchdog.watch(_parse(path, 0, spec, chunk_flush=False))
+        frames = watchdog.watch(_parse(path, 0, spec))
     else:
         frames = _frames_guarded(run, path, stall_seconds, memory, spec)
     for kind, record_id, payload in frames:
@@ -509,7 +504,7 @@ def _frames_guarded(
     restarts = 0
     while True:
         worker = _get_worker(memory)
-        worker.ask(path, run.start, spec)
+        worker.ask(path, run.start, spec, run.layout)
         outcome = yield from worker.frames(stall_seconds)
         if outcome == "done":
             return
