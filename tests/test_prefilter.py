@@ -241,8 +241,8 @@ detection:
     )
     records = screen.RecordScreen(prefilter.windows_screen([rule], 1 << 20))
     text = (
-        b'{"Event":{"System":{"EventID":3},"EventData":{"Initiated":true,'
-        b'"DestinationPort":3389,"Image":"C:\\\\Windows\\\\System32\\\\mstsc.exe"}}}'
+        '{"Event":{"System":{"EventID":3},"EventData":{"Initiated":true,'
+        '"DestinationPort":3389,"Image":"C:\\\\Windows\\\\System32\\\\mstsc.exe"}}}'
     )
-    assert records.verdicts([text]) == [True]
-    assert records.verdicts([text, text.replace(b"mstsc", b"notepad")]) == [True, False]
+    assert records.screen([text])[1] == [True]
+    assert records.screen([text, text.replace("mstsc", "notepad")])[1] == [True, False]

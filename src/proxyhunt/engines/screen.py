@@ -120,12 +120,6 @@ class RecordScreen:
 
         return payload, verdicts
 
-    def verdicts(self, texts: Sequence[bytes]) -> list[bool]:
-        """For each text: could some rule match it? (records joined by newlines, one scan)."""
-        data = b"\n".join(texts)
-        starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
-        return self._scan(data, starts, len(texts))
-
     def _scan(self, data: bytes, starts: list[int], count: int) -> list[bool]:
         if self._db is None:
             return [bool(self._formula)] * count
