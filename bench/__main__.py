@@ -7,8 +7,8 @@ Workloads (``--workloads``, comma-separated):
     with the full pack on ``--jobs`` cores; DuckDB running the pack as SQL on as many threads;
     DuckDB only reading the columns; a bare ``orjson`` loop decoding every line (one core).
 ``evtx``
-    The real EVTX files under ``--corpus``, each read ``--evtx-repeat`` times: proxyhunt with
-    the full pack, and a bare loop over the ``evtx`` parser's records.
+    The real EVTX files under ``--corpus``, copied ``--evtx-repeat`` times into ``--out``:
+    proxyhunt with the full pack, and a bare loop over the ``evtx`` parser's records.
 ``stream``
     ``--stream-size`` of FDR generated on the fly and piped into proxyhunt's stdin, so a 10 GB
     input needs no disk: shows that memory stays flat. Its rate is the generator's.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "--evtx-repeat",
         type=int,
         default=100,
-        help="times each corpus EVTX file is read (default 100, about 850 MB)",
+        help="copies of each corpus EVTX file to read (default 100, about 850 MB in --out)",
     )
     parser.add_argument(
         "--stream-size",
@@ -163,8 +164,8 @@ def evtx_workload(args: argparse.Namespace) -> list[Row]:
     if not files:
         log.warning("EVTX workload skipped: no .evtx files under %s", args.corpus)
         return []
-    paths = files * args.evtx_repeat
-    size = sum(os.path.getsize(f) for f in files) * args.evtx_repeat
+    paths = ensure_evtx(args.out, files, args.evtx_repeat)
+    size = sum(os.path.getsize(f) for f in paths)
     label = f"EVTX {human(size)} ({len(files)} files x{args.evtx_repeat})"
     log.info("%s: proxyhunt", label)
     ours = run_child(["proxyhunt", "--jobs", str(args.jobs), "--profile", args.profile, *paths])
@@ -234,6 +235,25 @@ def ensure_fdr(out: Path, size: int, seed: int) -> Path:
             fdr.write(stream, size, seed)
         partial.rename(path)
     return path
+
+
+def ensure_evtx(out: Path, files: list[str], repeat: int) -> list[str]:
+    """``repeat`` copies of every corpus log under ``out/evtx`` (made once, reused).
+
+    Copies, not the same paths again: a scan reads a file reached twice only once.
+    """
+    paths: list[str] = []
+    for round_ in range(repeat):
+        folder = out / "evtx" / f"{round_:04}"
+        for index, source in enumerate(files):
+            target = folder / f"{index:03}-{Path(source).name}"
+            if not target.exists() or target.stat().st_size != os.path.getsize(source):
+                folder.mkdir(parents=True, exist_ok=True)
+                partial = target.with_suffix(".partial")
+                shutil.copyfile(source, partial)
+                partial.rename(target)
+            paths.append(str(target))
+    return paths
 
 
 def render(rows: list[Row]) -> str:
